@@ -1,0 +1,19 @@
+// Subcommands of the thumbflow executable. Each registers its options on the CLI11 app and
+// returns the process exit status when run.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace thumbflow::cli {
+
+struct Command {
+  CLI::App* app = nullptr;    // the subcommand, to ask whether it was chosen
+  std::function<int()> run;   // runs it; returns the process exit status
+};
+
+Command add_thumbnail_command(CLI::App& app);
+Command add_probe_command(CLI::App& app);
+
+}  // namespace thumbflow::cli

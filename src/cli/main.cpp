@@ -1,0 +1,26 @@
+// thumbflow: upload-triggered image thumbnailing. One binary, every subcommand.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <vector>
+
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "thumbflow: safe, fast image thumbnails for uploads to an object store.\n"
+      "Run 'thumbflow COMMAND --help' for the options of each command."};
+  app.name("thumbflow");
+  app.set_version_flag("--version", "thumbflow 0.1.0");
+  app.require_subcommand(1);
+
+  const std::vector<thumbflow::cli::Command> commands = {
+      thumbflow::cli::add_thumbnail_command(app),
+      thumbflow::cli::add_probe_command(app),
+  };
+
+  CLI11_PARSE(app, argc, argv);
+  for (const auto& cmd : commands)
+    if (cmd.app->parsed()) return cmd.run();
+  return 2;
+}

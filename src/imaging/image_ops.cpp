@@ -1,0 +1,285 @@
+#include "imaging/image_ops.hpp"
+
+#include <vips/vips8>
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "imaging/extras.hpp"
+#include "imaging/policy.hpp"
+#include "imaging/sniff.hpp"
+
+namespace thumbflow::imaging {
+namespace {
+
+using vips::VImage;
+
+// A VipsBlob that borrows the caller's bytes (no copy); the bytes outlive every use.
+struct BlobRef {
+  VipsBlob* blob;
+  explicit BlobRef(std::string_view bytes) : blob(vips_blob_new(nullptr, bytes.data(), bytes.size())) {}
+  ~BlobRef() { vips_area_unref(VIPS_AREA(blob)); }
+  BlobRef(const BlobRef&) = delete;
+  BlobRef& operator=(const BlobRef&) = delete;
+};
+
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+std::string trim_vips_message(std::string msg) {
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  for (auto& c : msg) if (c == '\n') c = ';';
+  return msg;
+}
+
+// libvips reports failures as text; map the text of a decode failure to a kind.
+Error classify_decode_error(std::string_view format, const std::string& raw) {
+  std::string msg = trim_vips_message(raw);
+  if (contains(msg, "not a known") || contains(msg, "operation is blocked") || contains(msg, "is blocked"))
+    return make_error(ErrorKind::unsupported_format, "cannot decode " + std::string(format) + ": " + msg);
+  if (contains(msg, "out of memory") || contains(msg, "Out of memory"))
+    return make_error(ErrorKind::internal, "out of memory decoding " + std::string(format) + ": " + msg);
+  bool truncated = contains(msg, "runcated") || contains(msg, "remature end") || contains(msg, "nexpected end") ||
+                   contains(msg, "end of file") || contains(msg, "out of data") || contains(msg, "EOF");
+  return make_error(ErrorKind::corrupt, std::string(truncated ? "truncated " : "corrupt ") +
+                                            std::string(format) + " data: " + msg);
+}
+
+// Strips the " (value, type, n components, n bytes)" decoration libvips adds to EXIF strings.
+std::optional<std::string> exif_string(const VImage& img, const char* field) {
+  if (img.get_typeof(field) == 0) return std::nullopt;
+  const char* raw = nullptr;
+  if (vips_image_get_string(img.get_image(), field, &raw) != 0 || raw == nullptr) {
+    vips_error_clear();
+    return std::nullopt;
+  }
+  std::string s = raw;
+  if (auto paren = s.find(" ("); paren != std::string::npos) s.resize(paren);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
+  if (s.empty()) return std::nullopt;
+  return s;
+}
+
+int int_field(const VImage& img, const char* field, int fallback) {
+  if (img.get_typeof(field) == 0) return fallback;
+  int v = fallback;
+  if (vips_image_get_int(img.get_image(), field, &v) != 0) {
+    vips_error_clear();
+    return fallback;
+  }
+  return v;
+}
+
+int bits_of(VipsBandFormat f) {
+  switch (f) {
+    case VIPS_FORMAT_UCHAR: case VIPS_FORMAT_CHAR: return 8;
+    case VIPS_FORMAT_USHORT: case VIPS_FORMAT_SHORT: return 16;
+    case VIPS_FORMAT_UINT: case VIPS_FORMAT_INT: case VIPS_FORMAT_FLOAT: case VIPS_FORMAT_COMPLEX: return 32;
+    case VIPS_FORMAT_DOUBLE: case VIPS_FORMAT_DPCOMPLEX: return 64;
+    default: return 8;
+  }
+}
+
+ImageInfo read_info(const VImage& img, SourceFormat format) {
+  ImageInfo info;
+  info.format = format;
+  info.width = static_cast<std::uint32_t>(img.width());
+  info.height = static_cast<std::uint32_t>(img.height());
+  // Some loaders report the height of all pages stacked; n-pages says how many there are.
+  int pages = int_field(img, "n-pages", 1);
+  info.frames = static_cast<std::uint32_t>(pages < 1 ? 1 : pages);
+  int orientation = int_field(img, "orientation", 1);
+  info.orientation = orientation >= 1 && orientation <= 8 ? orientation : 1;
+  info.bands = img.bands();
+  info.has_alpha = img.has_alpha();
+  info.bits_per_sample = bits_of(img.format());
+  // Palette images decode to 8-bit RGB(A); report the palette's own depth where known.
+  if (int pbd = int_field(img, "palette-bit-depth", 0); pbd > 0) info.bits_per_sample = pbd;
+  info.colour_space = vips_enum_nick(VIPS_TYPE_INTERPRETATION, img.interpretation());
+  info.has_icc_profile = img.get_typeof(VIPS_META_ICC_NAME) != 0;
+  info.progressive = int_field(img, "interlaced", 0) != 0;
+  info.camera_make = exif_string(img, "exif-ifd0-Make");
+  info.camera_model = exif_string(img, "exif-ifd0-Model");
+  if (auto t = exif_string(img, "exif-ifd2-DateTimeOriginal"); t && t->size() >= 19) {
+    // EXIF writes "YYYY:MM:DD HH:MM:SS"; keep it only when it has that shape.
+    std::string iso = t->substr(0, 19);
+    bool shape = iso[4] == ':' && iso[7] == ':' && iso[10] == ' ' && iso[13] == ':' && iso[16] == ':';
+    if (shape && iso.substr(0, 4) != "0000") {
+      iso[4] = '-';
+      iso[7] = '-';
+      iso[10] = 'T';
+      info.capture_time = iso;
+    }
+  }
+  return info;
+}
+
+Result<std::pair<SourceFormat, ImageInfo>> sniff_and_probe(std::string_view bytes) {
+  if (bytes.empty()) return make_error(ErrorKind::unsupported_format, "empty file (0 bytes)");
+  if (auto st = init_imaging(); !st) return st.error();
+  SourceFormat format = sniff_format(bytes);
+  if (format == SourceFormat::unknown)
+    return make_error(ErrorKind::unsupported_format,
+                      "not an image: the data does not start like JPEG, PNG, WebP, GIF, TIFF, HEIF or AVIF");
+  if (!format_allowed(format))
+    return make_error(ErrorKind::unsupported_format,
+                      std::string(to_string(format)) + " input is refused by the imaging policy");
+  try {
+    // Opening is lazy: this reads the header only, and no pixel is decoded.
+    VImage img = VImage::new_from_buffer(bytes.data(), bytes.size(), "",
+                                         VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL));
+    return std::pair{format, read_info(img, format)};
+  } catch (const vips::VError& e) {
+    return classify_decode_error(to_string(format), e.what());
+  }
+}
+
+VipsBlob* encode(VImage& img, const RenditionSpec& spec) {
+  switch (spec.format) {
+    case OutputFormat::jpeg: {
+      VipsBlob* out = nullptr;
+      img.jpegsave_buffer(VImage::option()
+                              ->set("Q", spec.quality)
+                              ->set("strip", true)
+                              ->set("optimize_coding", true)
+                              ->set("buffer", &out));
+      return out;
+    }
+    case OutputFormat::webp: {
+      VipsBlob* out = nullptr;
+      img.webpsave_buffer(VImage::option()->set("Q", spec.quality)->set("strip", true)->set("buffer", &out));
+      return out;
+    }
+    case OutputFormat::png: {
+      VipsBlob* out = nullptr;
+      img.pngsave_buffer(VImage::option()->set("compression", 6)->set("strip", true)->set("buffer", &out));
+      return out;
+    }
+    case OutputFormat::avif: {
+      VipsBlob* out = nullptr;
+      img.heifsave_buffer(VImage::option()
+                              ->set("Q", spec.quality)
+                              ->set("compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1)
+                              ->set("effort", 2)
+                              ->set("strip", true)
+                              ->set("buffer", &out));
+      return out;
+    }
+  }
+  return nullptr;
+}
+
+// Decode, shrink, orient and convert: the pixels of one rendition as 8-bit sRGB (with alpha
+// when the source has it), materialised in memory so the extras and the encoder share them.
+VImage make_pixels(std::string_view bytes, const RenditionSpec& spec) {
+  BlobRef blob(bytes);
+  VImage img = VImage::thumbnail_buffer(
+      blob.blob, static_cast<int>(spec.width),
+      VImage::option()
+          ->set("height", static_cast<int>(spec.height))
+          ->set("size", spec.upscale ? VIPS_SIZE_BOTH : VIPS_SIZE_DOWN)
+          ->set("no_rotate", false)
+          ->set("export_profile", "srgb")
+          ->set("fail_on", VIPS_FAIL_ON_ERROR));
+  if (img.interpretation() != VIPS_INTERPRETATION_sRGB || img.format() != VIPS_FORMAT_UCHAR)
+    img = img.colourspace(VIPS_INTERPRETATION_sRGB);
+  if (img.format() != VIPS_FORMAT_UCHAR) img = img.cast(VIPS_FORMAT_UCHAR);
+  if (img.has_alpha() && !supports_alpha(spec.format)) {
+    img = img.flatten(VImage::option()->set(
+        "background", std::vector<double>{double(spec.background.r), double(spec.background.g),
+                                          double(spec.background.b)}));
+  }
+  if (img.format() != VIPS_FORMAT_UCHAR) img = img.cast(VIPS_FORMAT_UCHAR);
+  // Run the whole pipeline once, here: decode failures (truncation) surface now.
+  std::size_t size = 0;
+  void* mem = img.write_to_memory(&size);
+  VImage out = VImage::new_from_memory_steal(mem, size, img.width(), img.height(), img.bands(), VIPS_FORMAT_UCHAR);
+  out.get_image()->Type = VIPS_INTERPRETATION_sRGB;
+  return out;
+}
+
+PixelView pixel_view(VImage& img) {
+  return PixelView{static_cast<const std::uint8_t*>(img.data()), static_cast<std::uint32_t>(img.width()),
+                   static_cast<std::uint32_t>(img.height()), static_cast<std::uint32_t>(img.bands())};
+}
+
+}  // namespace
+
+Result<ImageInfo> probe(std::string_view bytes) {
+  auto r = sniff_and_probe(bytes);
+  if (!r) return r.error();
+  return std::move(r->second);
+}
+
+Status check_limits(const ImageInfo& info, const Limits& limits) {
+  if (info.width == 0 || info.height == 0)
+    return make_error(ErrorKind::corrupt, "image header declares a zero width or height");
+  if (info.width > limits.max_dimension || info.height > limits.max_dimension)
+    return make_error(ErrorKind::too_large, "image is " + std::to_string(info.width) + "x" +
+                                                std::to_string(info.height) + ", over the max_dimension limit of " +
+                                                std::to_string(limits.max_dimension) + " pixels");
+  if (info.frames > limits.max_frames)
+    return make_error(ErrorKind::too_large, "image has " + std::to_string(info.frames) +
+                                                " frames, over the max_frames limit of " +
+                                                std::to_string(limits.max_frames));
+  if (info.total_pixels() > limits.max_pixels)
+    return make_error(ErrorKind::too_large, "image has " + std::to_string(info.total_pixels()) +
+                                                " pixels (" + std::to_string(info.width) + "x" +
+                                                std::to_string(info.height) + " x " + std::to_string(info.frames) +
+                                                " frames), over the max_pixels limit of " +
+                                                std::to_string(limits.max_pixels));
+  return ok_status();
+}
+
+Result<RenderResult> render(std::string_view bytes, std::span<const RenditionSpec> specs, const Limits& limits) {
+  if (specs.empty()) return make_error(ErrorKind::invalid_argument, "no rendition requested");
+  for (const auto& s : specs)
+    if (auto st = s.validate(); !st) return st.error();
+  if (bytes.size() > limits.max_source_bytes)
+    return make_error(ErrorKind::too_large, "source is " + std::to_string(bytes.size()) +
+                                                " bytes, over the max_source_bytes limit of " +
+                                                std::to_string(limits.max_source_bytes));
+  auto probed = sniff_and_probe(bytes);
+  if (!probed) return probed.error();
+  auto& [format, info] = *probed;
+  if (auto st = check_limits(info, limits); !st) return st.error();
+
+  RenderResult result;
+  result.source = info;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    const RenditionSpec& spec = specs[i];
+    VImage pixels;
+    try {
+      pixels = make_pixels(bytes, spec);
+    } catch (const vips::VError& e) {
+      return classify_decode_error(to_string(format), e.what());
+    }
+    if (i == 0) {
+      auto px = pixel_view(pixels);
+      result.dominant_colour = dominant_colour(px, spec.background);
+      result.blurhash = encode_blurhash(px, spec.background);
+    }
+    Rendition r;
+    r.name = spec.name;
+    r.format = spec.format;
+    r.width = static_cast<std::uint32_t>(pixels.width());
+    r.height = static_cast<std::uint32_t>(pixels.height());
+    try {
+      VipsBlob* blob = encode(pixels, spec);
+      std::size_t len = 0;
+      const void* data = vips_blob_get(blob, &len);
+      r.bytes.assign(static_cast<const char*>(data), len);
+      vips_area_unref(VIPS_AREA(blob));
+    } catch (const vips::VError& e) {
+      return make_error(ErrorKind::internal, "encoding " + std::string(to_string(spec.format)) +
+                                                 " failed: " + trim_vips_message(e.what()));
+    }
+    result.renditions.push_back(std::move(r));
+  }
+  return result;
+}
+
+}  // namespace thumbflow::imaging
