@@ -1,0 +1,90 @@
+// Micro benchmarks of the imaging core's steps, for before/after comparisons of one change:
+// a header probe, a whole render of one small and one medium corpus image, and the pixel
+// arithmetic (BlurHash, dominant colour) over a thumbnail-sized buffer.
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "core/rendition.hpp"
+#include "imaging/extras.hpp"
+#include "imaging/image_ops.hpp"
+#include "imaging/policy.hpp"
+
+namespace {
+
+// Small (S, 0.27 MP) and medium (M, 4.1 MP) photos from the corpus.
+constexpr const char* kSmall = "skimage_rocket.jpg";
+constexpr const char* kMedium = "plasma_EveningGlow_2560x1600.jpg";
+
+std::string read_corpus(const char* name) {
+  std::ifstream in(std::string(THUMBFLOW_CORPUS_DIR) + "/" + name, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void bm_probe(benchmark::State& state, const char* name) {
+  std::string bytes = read_corpus(name);
+  if (bytes.empty()) return state.SkipWithError("corpus image missing");
+  for (auto _ : state) {
+    auto info = thumbflow::imaging::probe(bytes);
+    if (!info) return state.SkipWithError(info.error().describe().c_str());
+    benchmark::DoNotOptimize(info->width);
+  }
+}
+
+void bm_render(benchmark::State& state, const char* name) {
+  std::string bytes = read_corpus(name);
+  if (bytes.empty()) return state.SkipWithError("corpus image missing");
+  const thumbflow::RenditionSpec spec{};
+  for (auto _ : state) {
+    auto r = thumbflow::imaging::render(bytes, spec);
+    if (!r) return state.SkipWithError(r.error().describe().c_str());
+    benchmark::DoNotOptimize(r->renditions.front().bytes.data());
+  }
+}
+
+// A 128x96 RGB gradient: the size of a landscape thumbnail, where the extras run.
+std::vector<std::uint8_t> gradient(std::uint32_t w, std::uint32_t h) {
+  std::vector<std::uint8_t> px(std::size_t{w} * h * 3);
+  for (std::uint32_t y = 0; y < h; ++y)
+    for (std::uint32_t x = 0; x < w; ++x) {
+      std::size_t i = (std::size_t{y} * w + x) * 3;
+      px[i] = static_cast<std::uint8_t>(x * 255 / w);
+      px[i + 1] = static_cast<std::uint8_t>(y * 255 / h);
+      px[i + 2] = static_cast<std::uint8_t>((x + y) % 256);
+    }
+  return px;
+}
+
+void bm_blurhash(benchmark::State& state) {
+  auto px = gradient(128, 96);
+  thumbflow::imaging::PixelView view{px.data(), 128, 96, 3};
+  for (auto _ : state) benchmark::DoNotOptimize(thumbflow::imaging::encode_blurhash(view));
+}
+
+void bm_dominant_colour(benchmark::State& state) {
+  auto px = gradient(128, 96);
+  thumbflow::imaging::PixelView view{px.data(), 128, 96, 3};
+  for (auto _ : state) benchmark::DoNotOptimize(thumbflow::imaging::dominant_colour(view));
+}
+
+}  // namespace
+
+BENCHMARK_CAPTURE(bm_probe, small_jpeg, kSmall)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(bm_probe, medium_jpeg, kMedium)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(bm_render, small_jpeg, kSmall)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(bm_render, medium_jpeg, kMedium)->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_blurhash)->Unit(benchmark::kMicrosecond);
+BENCHMARK(bm_dominant_colour)->Unit(benchmark::kMicrosecond);
+
+int main(int argc, char** argv) {
+  if (auto st = thumbflow::imaging::init_imaging(); !st) return 1;
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
