@@ -1,0 +1,437 @@
+#!/usr/bin/python3
+"""The corpus benchmark: thumbflow against vipsthumbnail, sharp, Pillow and the libjpeg floor.
+
+Every tool makes a 128x128 (fit inside, never enlarged) JPEG q80 of every image, once with one
+image at a time and once with one image per core, on the same files in the same run. Each timed
+run is wrapped in /usr/bin/time -v for its peak RSS and repeated --runs times; the report gives
+the median throughput. It builds nothing: pass the build directory (default build/release).
+
+    /usr/bin/python3 bench/run.py [BUILD_DIR] [--quick] [--runs R] [--threads N]
+
+Prints a markdown report and writes it to bench/results/report.md, with the raw figures in
+bench/results/results.json. docs/benchmarks.md says what each column means.
+"""
+import argparse
+import csv
+import datetime
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+CLASSES = ("S", "M", "L")
+TOOLS = ("thumbflow", "vipsthumbnail", "sharp", "pillow", "jpeg_floor")
+# vipsthumbnail's per-class runs repeat a class's files until they add up to this many
+# megapixels (at most 50 times), so that its start-up is small beside the work.
+CLASS_RUN_MP = 30.0
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The corpus
+
+def load_corpus(corpus_dir):
+    """Files listed in MANIFEST.tsv (beside the corpus folder) that exist, with format and class."""
+    manifest = Path(corpus_dir).parent / "MANIFEST.tsv"
+    if not manifest.exists():
+        sys.exit(f"run.py: {manifest} not found (it gives each image's size class)")
+    files = []
+    with open(manifest, newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            path = Path(corpus_dir) / row["file"]
+            if path.exists():
+                files.append({
+                    "path": str(path), "name": row["file"], "format": row["format"],
+                    "size_class": row["size_class"], "megapixels": float(row["megapixels"] or 0),
+                })
+    files.sort(key=lambda x: x["name"])
+    return files
+
+
+def quick_subset(files):
+    """Per size class, two JPEGs and one other format: about nine files, for a smoke run."""
+    out = []
+    for c in CLASSES:
+        jpegs = [f for f in files if f["size_class"] == c and f["format"] == "JPEG" and f["megapixels"] > 0]
+        others = [f for f in files if f["size_class"] == c and f["format"] != "JPEG"]
+        out += jpegs[:2] + others[:1]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Running one timed command
+
+TIME_RSS = re.compile(r"Maximum resident set size \(kbytes\):\s*(\d+)")
+
+
+def timed_process(cmd, env=None):
+    """Starts cmd under /usr/bin/time -v; returns (Popen, path of time's report)."""
+    fd, time_out = tempfile.mkstemp(prefix="thumbflow-bench-time-")
+    os.close(fd)
+    full_env = dict(os.environ, **(env or {}))
+    proc = subprocess.Popen(["/usr/bin/time", "-v", "-o", time_out, *cmd], env=full_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return proc, time_out
+
+
+def finish(proc, time_out):
+    """Waits for a timed_process; returns (stdout, stderr, returncode, peak RSS in KiB)."""
+    stdout, stderr = proc.communicate()
+    report = Path(time_out).read_text(errors="replace")
+    os.unlink(time_out)
+    m = TIME_RSS.search(report)
+    return stdout, stderr, proc.returncode, int(m.group(1)) if m else 0
+
+
+def parse_json_lines(stdout):
+    per_image, summary = [], None
+    for line in stdout.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        rec = json.loads(line)
+        if rec.get("summary"):
+            summary = rec
+        else:
+            per_image.append(rec)
+    return per_image, summary
+
+
+def run_in_process(cmd, files, threads, env=None):
+    """A tool that loops in-process and prints the JSON lines (thumbflow, floor, sharp, Pillow)."""
+    proc, time_out = timed_process([*cmd, "--threads", str(threads), *[f["path"] for f in files]], env)
+    stdout, stderr, rc, rss = finish(proc, time_out)
+    per_image, summary = parse_json_lines(stdout)
+    if rc != 0 or summary is None:
+        raise RuntimeError(f"{cmd[0]} exited {rc}: {stderr.strip()[-500:]}")
+    # A multi-process tool (Pillow) adds up its processes' peaks itself: time sees only the largest.
+    rss = max(rss, summary.get("rss_sum_kib", 0))
+    ms = {}
+    for rec in per_image:
+        if rec["ok"]:
+            ms[Path(rec["file"]).name] = rec["ms"]
+    return {
+        "images_per_s": summary["images_per_s"], "images": summary["images"],
+        "failed": summary["failed"], "rss_kib": rss, "ms": ms,
+        "errors": sorted({Path(r["file"]).name for r in per_image if not r["ok"]}),
+        "versions": {k: v for k, v in summary.items() if k in ("sharp", "libvips", "pillow")},
+    }
+
+
+def split_balanced(files, n):
+    """Splits files into n lists of about equal work (longest first, onto the lightest list)."""
+    groups = [[] for _ in range(n)]
+    load = [0.0] * n
+    for f in sorted(files, key=lambda x: -x["megapixels"]):
+        i = load.index(min(load))
+        groups[i].append(f)
+        load[i] += max(f["megapixels"], 0.01)
+    return [g for g in groups if g]
+
+
+def vips_startup_s():
+    """What starting vipsthumbnail costs before its first image (libvips loading its modules):
+    the fastest of five runs of `vipsthumbnail --vips-version`."""
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        subprocess.run(["vipsthumbnail", "--vips-version"], capture_output=True, check=False)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def run_vipsthumbnail(files, threads, startup_s=0.0):
+    """vipsthumbnail has no per-image timing: whole runs are timed, one process per core.
+    startup_s (from vips_startup_s) is taken off each process's time, since the in-process
+    tools do not count theirs either; the raw throughput is kept as images_per_s_raw."""
+    out_dir = tempfile.mkdtemp(prefix="thumbflow-bench-vips-")
+    try:
+        env = {"VIPS_CONCURRENCY": "1"}
+        groups = split_balanced(files, threads)
+        start = time.perf_counter()
+        procs = []
+        for g in groups:
+            cmd = ["vipsthumbnail", "-s", "128x128>", "-o", f"{out_dir}/%s.jpg[Q=80,strip]",
+                   *[f["path"] for f in g]]
+            procs.append((timed_process(cmd, env), time.perf_counter()))
+
+        def wait(item):
+            (proc, time_out), t0 = item
+            stdout, stderr, rc, rss = finish(proc, time_out)
+            return time.perf_counter() - t0, stderr, rss
+
+        # One waiter per process, so each one's own start-to-exit time is known.
+        with ThreadPoolExecutor(len(procs)) as pool:
+            done = list(pool.map(wait, procs))
+        wall_s = time.perf_counter() - start
+        errors = [Path(m.group(1)).name for _, stderr, _ in done
+                  for m in re.finditer(r"unable to thumbnail (\S+)", stderr)]
+        # Separate processes: their peaks add up.
+        rss = sum(r for _, _, r in done)
+        busy_s = sum(s for s, _, _ in done)
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    # busy_s is each process's start-to-exit time added up: with one process, the wall time.
+    work_s = max(wall_s - startup_s, 1e-6)
+    return {"images_per_s": len(files) / work_s, "images_per_s_raw": len(files) / wall_s,
+            "images": len(files), "failed": len(errors), "rss_kib": rss, "wall_s": wall_s,
+            "busy_s": max(busy_s - startup_s * len(done), 0.0), "startup_s": startup_s,
+            "errors": sorted(errors)}
+
+
+# ---------------------------------------------------------------------------------------------
+# The tools
+
+def tool_commands(build_dir):
+    """Per tool: a function (files, threads) -> run record, or a reason it cannot run."""
+    node_ok = (BENCH_DIR / "node_modules" / "sharp").is_dir()
+    cmds = {
+        "thumbflow": [str(Path(build_dir) / "bench" / "thumbflow_corpus_bench")],
+        "jpeg_floor": [str(Path(build_dir) / "bench" / "thumbflow_jpeg_floor")],
+        "sharp": ["node", str(BENCH_DIR / "sharp_bench.mjs")],
+        "pillow": ["/usr/bin/python3", str(BENCH_DIR / "pillow_bench.py")],
+    }
+    runners, missing = {}, {}
+    for name in ("thumbflow", "jpeg_floor"):
+        if not os.access(cmds[name][0], os.X_OK):
+            missing[name] = f"{cmds[name][0]} not built (cmake --preset release && cmake --build build/release)"
+    if not shutil.which("node") or not node_ok:
+        missing["sharp"] = "node or bench/node_modules missing (run bench/run.sh, or npm ci in bench/)"
+    if subprocess.run(["/usr/bin/python3", "-c", "import PIL"], capture_output=True).returncode != 0:
+        missing["pillow"] = "Pillow missing for /usr/bin/python3 (apt-get install python3-pil)"
+    if not shutil.which("vipsthumbnail"):
+        missing["vipsthumbnail"] = "vipsthumbnail missing (apt-get install libvips-tools)"
+
+    for name, cmd in cmds.items():
+        if name in missing:
+            continue
+        if name == "sharp":
+            runners[name] = lambda files, t, cmd=cmd: run_in_process(
+                cmd, files, t, env={"UV_THREADPOOL_SIZE": str(max(t, 4))})
+        else:
+            runners[name] = lambda files, t, cmd=cmd: run_in_process(cmd, files, t)
+    if "vipsthumbnail" not in missing:
+        runners["vipsthumbnail"] = lambda files, t: run_vipsthumbnail(files, t, vips_startup_s())
+    return runners, missing
+
+
+def versions():
+    def out(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return "?"
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "libvips (system; thumbflow, vipsthumbnail)": out(["pkg-config", "--modversion", "vips-cpp"]),
+        "libjpeg-turbo (libjpeg62-turbo)": out(["dpkg-query", "-W", "-f=${Version}", "libjpeg62-turbo"]),
+        "Pillow (python3-pil)": out(["/usr/bin/python3", "-c", "import PIL; print(PIL.__version__)"]),
+        "node": out(["node", "--version"]),
+        "python": out(["/usr/bin/python3", "-c", "import platform; print(platform.python_version())"]),
+        "kernel": platform.release(),
+        "cpu": f"{cpu} ({len(os.sched_getaffinity(0))} cores usable)",
+        "memory": out(["sh", "-c", "free -h | awk '/Mem:/ {print $2}'"]),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Aggregating and reporting
+
+def aggregate(records, files):
+    """Median throughput over the runs, per-class mean ms (median over runs), highest RSS."""
+    if not records:
+        return None
+    by_class = {c: [f["name"] for f in files if f["size_class"] == c] for c in CLASSES}
+    class_ms = {}
+    for c, names in by_class.items():
+        per_run = []
+        for r in records:
+            if "class_ms" in r:  # vipsthumbnail: whole-run time per class
+                if r["class_ms"].get(c) is not None:
+                    per_run.append(r["class_ms"][c])
+            else:
+                vals = [r["ms"][n] for n in names if n in r["ms"]]
+                if vals:
+                    per_run.append(statistics.fmean(vals))
+        class_ms[c] = statistics.median(per_run) if per_run else None
+    return {
+        "images_per_s": statistics.median(r["images_per_s"] for r in records),
+        "images_per_s_runs": [round(r["images_per_s"], 3) for r in records],
+        "class_ms": class_ms,
+        "rss_mib": max(r["rss_kib"] for r in records) / 1024.0,
+        "failed": max(r["failed"] for r in records),
+        "images": records[0]["images"],
+        "errors": records[0].get("errors", []),
+        "versions": records[0].get("versions", {}),
+        "images_per_s_raw": (statistics.median(r["images_per_s_raw"] for r in records)
+                             if "images_per_s_raw" in records[0] else None),
+        "startup_ms": (statistics.median(r["startup_s"] for r in records) * 1000.0
+                       if "startup_s" in records[0] else None),
+    }
+
+
+def fmt(v, digits=1):
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+def table(results, workload, threads, tools, files):
+    counts = {c: sum(1 for f in files if f["size_class"] == c) for c in CLASSES}
+    head = ("| tool | images/s | ms/image S (n={S}) | ms/image M (n={M}) | ms/image L (n={L}) "
+            "| peak RSS MiB | failures | vs sharp |").format(**counts)
+    lines = [head, "|" + "---|" * 8]
+    sharp = results.get((workload, "sharp", threads))
+    for tool in tools:
+        a = results.get((workload, tool, threads))
+        if a is None:
+            continue
+        ratio = "–"
+        if sharp and sharp["images_per_s"] > 0:
+            ratio = f"{a['images_per_s'] / sharp['images_per_s']:.2f}x"
+        lines.append(f"| {tool} | {a['images_per_s']:.1f} | {fmt(a['class_ms']['S'])} | "
+                     f"{fmt(a['class_ms']['M'])} | {fmt(a['class_ms']['L'])} | {a['rss_mib']:.0f} | "
+                     f"{a['failed']}/{a['images']} | {ratio} |")
+    return "\n".join(lines)
+
+
+def report(results, workloads, thread_counts, missing, meta):
+    out = [f"# thumbflow corpus benchmark ({meta['date']})", ""]
+    out.append(f"{meta['mode']}; {meta['runs']} timed run(s) per figure, median throughput; "
+               f"whole benchmark took {meta['elapsed_s']:.0f} s.")
+    out.append("")
+    for k, v in meta["versions"].items():
+        out.append(f"- {k}: {v}")
+    out.append("")
+    for (wl, files, tools) in workloads:
+        for t in thread_counts:
+            label = "1 thread (one image at a time)" if t == 1 else f"{t} threads (one image per core)"
+            desc = "every corpus file" if wl == "all" else "JPEG files only (the floor's workload)"
+            out.append(f"## {desc}, {len(files)} files: {label}")
+            out.append("")
+            out.append(table(results, wl, t, tools, files))
+            out.append("")
+    vt = [(k, a) for k, a in sorted(results.items()) if k[1] == "vipsthumbnail" and a["startup_ms"] is not None]
+    if vt:
+        out.append("vipsthumbnail is timed as whole processes; its figures above leave out its start-up "
+                   f"({statistics.median(a['startup_ms'] for _, a in vt):.0f} ms, the fastest "
+                   "`vipsthumbnail --vips-version`), as the in-process tools leave out theirs. "
+                   "With start-up counted: " +
+                   ", ".join(f"{wl} x{t}: {a['images_per_s_raw']:.1f} images/s" for (wl, _, t), a in vt) + ".")
+        out.append("")
+    fails = {}
+    for (wl, tool, _), a in results.items():
+        if a and a["errors"]:
+            fails.setdefault(tool, set()).update(a["errors"])
+    if fails:
+        out.append("Failed files: " + "; ".join(f"{t}: {', '.join(sorted(v))}" for t, v in sorted(fails.items())))
+        out.append("")
+    for tool, why in missing.items():
+        out.append(f"- {tool} not run: {why}")
+    return "\n".join(out).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("build_dir", nargs="?", default=str(REPO / "build" / "release"))
+    ap.add_argument("--corpus", default=str(REPO.parent / "shared" / "corpus" / "public"))
+    ap.add_argument("--quick", action="store_true", help="smoke run: ~9 files, one run each")
+    ap.add_argument("--runs", type=int, help="timed runs per figure (default 3, 1 with --quick)")
+    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
+                    help="threads for the all-cores runs (default: the usable cores)")
+    ap.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of " + ",".join(TOOLS))
+    ap.add_argument("--out", default=str(BENCH_DIR / "results" / "report.md"))
+    opt = ap.parse_args()
+    if not Path("/usr/bin/time").exists():
+        sys.exit("run.py: /usr/bin/time missing (apt-get install time)")
+    runs = opt.runs or (1 if opt.quick else 3)
+    wanted = [t for t in opt.tools.split(",") if t]
+    if unknown := set(wanted) - set(TOOLS):
+        sys.exit(f"run.py: unknown tool(s) {', '.join(sorted(unknown))}")
+
+    files = load_corpus(opt.corpus)
+    if opt.quick:
+        files = quick_subset(files)
+    if not files:
+        sys.exit(f"run.py: no corpus files under {opt.corpus}")
+    jpegs = [f for f in files if f["format"] == "JPEG"]
+    runners, missing = tool_commands(opt.build_dir)
+    missing = {t: why for t, why in missing.items() if t in wanted}
+    workloads = [("all", files, [t for t in TOOLS if t != "jpeg_floor" and t in wanted and t in runners]),
+                 ("jpeg", jpegs, [t for t in TOOLS if t in wanted and t in runners])]
+    thread_counts = [1] if opt.threads <= 1 else [1, opt.threads]
+
+    # Rounds go over every tool in turn, so a slow spell on the machine hits all tools alike.
+    started = time.perf_counter()
+    raw = {}
+    for rnd in range(runs):
+        for wl, wl_files, tools in workloads:
+            for t in thread_counts:
+                for tool in tools:
+                    log(f"round {rnd + 1}/{runs}: {tool}, {wl} ({len(wl_files)} files), {t} thread(s)")
+                    try:
+                        rec = runners[tool](wl_files, t)
+                        if tool == "vipsthumbnail":
+                            # ms per image by class needs a run per class; with N processes a
+                            # process's time per image is the latency its images saw.
+                            rec["class_ms"] = {}
+                            for c in CLASSES:
+                                cf = [f for f in wl_files if f["size_class"] == c]
+                                if cf:
+                                    # Small images are repeated until the run is long enough
+                                    # that start-up noise does not swamp it.
+                                    mp = sum(max(f["megapixels"], 0.01) for f in cf)
+                                    k = min(50, math.ceil(CLASS_RUN_MP / mp))
+                                    r = run_vipsthumbnail(cf * k, t, rec["startup_s"])
+                                    rec["class_ms"][c] = r["busy_s"] * 1000.0 / (len(cf) * k)
+                        raw.setdefault((wl, tool, t), []).append(rec)
+                    except (RuntimeError, OSError, json.JSONDecodeError) as e:
+                        log(f"  failed: {e}")
+                        missing[tool] = str(e)
+    elapsed = time.perf_counter() - started
+
+    results = {k: aggregate(v, dict((w, f) for w, f, _ in workloads)[k[0]]) for k, v in raw.items()}
+    vers = versions()
+    for (_, tool, _), a in results.items():
+        if tool == "sharp" and a["versions"]:
+            vers["sharp"] = f"{a['versions'].get('sharp')} (its own libvips {a['versions'].get('libvips')})"
+    meta = {
+        "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "mode": "quick smoke run" if opt.quick else "full run",
+        "runs": runs, "elapsed_s": elapsed, "versions": vers,
+    }
+    text = report(results, workloads, thread_counts, missing, meta)
+    out = Path(opt.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    (out.parent / "results.json").write_text(json.dumps({
+        "meta": meta, "results": [{"workload": w, "tool": tl, "threads": t, **a}
+                                  for (w, tl, t), a in sorted(results.items())]}, indent=1))
+    print(text)
+    log(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
