@@ -22,7 +22,9 @@ struct PixelView {
 Rgb dominant_colour(const PixelView& px, Rgb background = {});
 
 // BlurHash (https://blurha.sh) with x_components by y_components (1..9 each). With 0 for
-// either, 4x3 is chosen for landscape images and 3x4 for portrait ones.
+// either, 4x3 is chosen for landscape images and 3x4 for portrait ones. The AC scale is the
+// largest AC magnitude, as in the C reference encoder (the TypeScript encoder takes the largest
+// signed value, which clips strong negative components); every decoder reads either.
 std::string encode_blurhash(const PixelView& px, Rgb background = {}, int x_components = 0,
                             int y_components = 0);
 

@@ -1,6 +1,7 @@
 #include "imaging/image_ops.hpp"
 
 #include <vips/vips8>
+#include <webp/encode.h>
 
 #include <chrono>
 #include <cstring>
@@ -9,6 +10,7 @@
 
 #include "imaging/extras.hpp"
 #include "imaging/policy.hpp"
+#include "imaging/shrink_plan.hpp"
 #include "imaging/sniff.hpp"
 
 namespace thumbflow::imaging {
@@ -35,17 +37,49 @@ std::string trim_vips_message(std::string msg) {
   return msg;
 }
 
-// libvips reports failures as text; map the text of a decode failure to a kind.
-Error classify_decode_error(std::string_view format, const std::string& raw) {
-  std::string msg = trim_vips_message(raw);
-  if (contains(msg, "not a known") || contains(msg, "operation is blocked") || contains(msg, "is blocked"))
-    return make_error(ErrorKind::unsupported_format, "cannot decode " + std::string(format) + ": " + msg);
-  if (contains(msg, "out of memory") || contains(msg, "Out of memory"))
-    return make_error(ErrorKind::internal, "out of memory decoding " + std::string(format) + ": " + msg);
-  bool truncated = contains(msg, "runcated") || contains(msg, "remature end") || contains(msg, "nexpected end") ||
-                   contains(msg, "end of file") || contains(msg, "out of data") || contains(msg, "EOF");
-  return make_error(ErrorKind::corrupt, std::string(truncated ? "truncated " : "corrupt ") +
-                                            std::string(format) + " data: " + msg);
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return out;
+}
+
+// libvips keeps one error log for the whole process, so with several images in flight a
+// VError can carry other images' lines too. Keep only the lines from this format's own loader
+// (and never the "magickload is blocked" line libvips adds when it looks for a fallback loader).
+std::string loader_lines(SourceFormat format, const std::string& raw) {
+  std::string token = format == SourceFormat::avif ? "heif" : std::string(to_string(format));
+  std::string out;
+  std::size_t start = 0;
+  int kept = 0;
+  while (start < raw.size() && kept < 3) {
+    std::size_t end = raw.find('\n', start);
+    if (end == std::string::npos) end = raw.size();
+    std::string line = raw.substr(start, end - start);
+    start = end + 1;
+    std::string l = lower(line);
+    if (line.empty() || contains(l, "magick") || !contains(l, token) || contains(out, line)) continue;
+    if (!out.empty()) out += "; ";
+    out += line;
+    ++kept;
+  }
+  return out;
+}
+
+// The format was already sniffed and is allowed, so a loader failure (header or pixels) means
+// damaged data, except when memory ran out.
+Error classify_decode_error(SourceFormat format, const std::string& raw) {
+  const std::string fmt(to_string(format));
+  std::string detail = loader_lines(format, raw);
+  std::string l = lower(detail);
+  if (contains(l, "out of memory"))
+    return make_error(ErrorKind::internal, "out of memory decoding " + fmt + ": " + detail);
+  bool truncated = contains(l, "truncated") || contains(l, "premature end") || contains(l, "unexpected end") ||
+                   contains(l, "end of file") || contains(l, "not enough data") || contains(l, "eof") ||
+                   contains(l, "libpng read error");
+  std::string msg = truncated ? "truncated " + fmt + " data: the file ends before the image does"
+                              : "corrupt " + fmt + " data: the decoder rejected it";
+  if (!detail.empty()) msg += " (" + detail + ")";
+  return make_error(ErrorKind::corrupt, msg);
 }
 
 // Strips the " (value, type, n components, n bytes)" decoration libvips adds to EXIF strings.
@@ -133,7 +167,7 @@ Result<std::pair<SourceFormat, ImageInfo>> sniff_and_probe(std::string_view byte
                                          VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL));
     return std::pair{format, read_info(img, format)};
   } catch (const vips::VError& e) {
-    return classify_decode_error(to_string(format), e.what());
+    return classify_decode_error(format, e.what());
   }
 }
 
@@ -149,8 +183,17 @@ VipsBlob* encode(VImage& img, const RenditionSpec& spec) {
       return out;
     }
     case OutputFormat::webp: {
-      VipsBlob* out = nullptr;
-      img.webpsave_buffer(VImage::option()->set("Q", spec.quality)->set("strip", true)->set("buffer", &out));
+      // libvips 8.14's webpsave writes an EXIF chunk even when told to strip; libwebp's simple
+      // API writes the bitstream alone.
+      const auto* px = static_cast<const std::uint8_t*>(img.data());
+      const int stride = img.width() * img.bands();
+      std::uint8_t* webp = nullptr;
+      std::size_t n = img.bands() == 4
+                          ? WebPEncodeRGBA(px, img.width(), img.height(), stride, float(spec.quality), &webp)
+                          : WebPEncodeRGB(px, img.width(), img.height(), stride, float(spec.quality), &webp);
+      if (n == 0 || webp == nullptr) throw vips::VError("webp: encoder failed");
+      VipsBlob* out = vips_blob_copy(webp, n);
+      WebPFree(webp);
       return out;
     }
     case OutputFormat::png: {
@@ -173,17 +216,40 @@ VipsBlob* encode(VImage& img, const RenditionSpec& spec) {
 }
 
 // Decode, shrink, orient and convert: the pixels of one rendition as 8-bit sRGB (with alpha
-// when the source has it), materialised in memory so the extras and the encoder share them.
-VImage make_pixels(std::string_view bytes, const RenditionSpec& spec) {
-  BlobRef blob(bytes);
-  VImage img = VImage::thumbnail_buffer(
-      blob.blob, static_cast<int>(spec.width),
-      VImage::option()
-          ->set("height", static_cast<int>(spec.height))
-          ->set("size", spec.upscale ? VIPS_SIZE_BOTH : VIPS_SIZE_DOWN)
-          ->set("no_rotate", false)
-          ->set("export_profile", "srgb")
-          ->set("fail_on", VIPS_FAIL_ON_ERROR));
+// when the source has it and the output format keeps it), materialised in memory so the extras
+// and the encoder share them.
+//
+// libvips' own thumbnail operation is not used: in 8.14 its pipeline turns decode errors into
+// warnings, so a truncated file would come out as a half-grey thumbnail. Every step below
+// propagates the loader's error (fail_on=error), and the pipeline runs exactly once.
+VImage make_pixels(std::string_view bytes, const ImageInfo& info, const RenditionSpec& spec) {
+  const ShrinkPlan plan = plan_shrink(info, spec);
+  auto opts = VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL)->set("fail_on", VIPS_FAIL_ON_ERROR);
+  if (info.format == SourceFormat::jpeg && plan.jpeg_shrink > 1) opts->set("shrink", plan.jpeg_shrink);
+  if (info.format == SourceFormat::webp && plan.webp_scale < 1.0) opts->set("scale", plan.webp_scale);
+  VImage img = VImage::new_from_buffer(bytes.data(), bytes.size(), "", opts);
+
+  // Multi-page loaders load one page (the first) unless told otherwise: animated input gives
+  // its first frame.
+  const bool alpha = img.has_alpha();
+  const VipsBandFormat in_format = img.format();
+  if (alpha) img = img.premultiply();
+  const double hscale = double(plan.out_width) / img.width();
+  const double vscale = double(plan.out_height) / img.height();
+  if (hscale != 1.0 || vscale != 1.0)
+    img = img.resize(hscale, VImage::option()->set("vscale", vscale)->set("kernel", VIPS_KERNEL_LANCZOS3));
+  if (alpha) img = img.unpremultiply().cast(in_format);
+
+  // Colour: embedded profiles (and CMYK, which always needs one) are converted to sRGB;
+  // everything else (grey, 16-bit, palette) through libvips' colourspace conversions.
+  const VipsInterpretation interp = img.interpretation();
+  if (interp == VIPS_INTERPRETATION_CMYK || img.get_typeof(VIPS_META_ICC_NAME) != 0) {
+    img = img.icc_transform("srgb", VImage::option()
+                                        ->set("embedded", true)
+                                        ->set("input_profile", interp == VIPS_INTERPRETATION_CMYK ? "cmyk" : "srgb")
+                                        ->set("intent", VIPS_INTENT_RELATIVE)
+                                        ->set("depth", 8));
+  }
   if (img.interpretation() != VIPS_INTERPRETATION_sRGB || img.format() != VIPS_FORMAT_UCHAR)
     img = img.colourspace(VIPS_INTERPRETATION_sRGB);
   if (img.format() != VIPS_FORMAT_UCHAR) img = img.cast(VIPS_FORMAT_UCHAR);
@@ -191,13 +257,19 @@ VImage make_pixels(std::string_view bytes, const RenditionSpec& spec) {
     img = img.flatten(VImage::option()->set(
         "background", std::vector<double>{double(spec.background.r), double(spec.background.g),
                                           double(spec.background.b)}));
+    if (img.format() != VIPS_FORMAT_UCHAR) img = img.cast(VIPS_FORMAT_UCHAR);
   }
-  if (img.format() != VIPS_FORMAT_UCHAR) img = img.cast(VIPS_FORMAT_UCHAR);
-  // Run the whole pipeline once, here: decode failures (truncation) surface now.
+
+  // Run the whole decode pipeline once, here: decode failures (truncation) surface now.
   std::size_t size = 0;
   void* mem = img.write_to_memory(&size);
   VImage out = VImage::new_from_memory_steal(mem, size, img.width(), img.height(), img.bands(), VIPS_FORMAT_UCHAR);
-  out.get_image()->Type = VIPS_INTERPRETATION_sRGB;
+  out = out.copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+  // EXIF orientation is applied last, on the small image, where rotation is cheap.
+  if (info.orientation != 1) {
+    out.set("orientation", info.orientation);
+    out = out.autorot();
+  }
   return out;
 }
 
@@ -253,9 +325,9 @@ Result<RenderResult> render(std::string_view bytes, std::span<const RenditionSpe
     const RenditionSpec& spec = specs[i];
     VImage pixels;
     try {
-      pixels = make_pixels(bytes, spec);
+      pixels = make_pixels(bytes, info, spec);
     } catch (const vips::VError& e) {
-      return classify_decode_error(to_string(format), e.what());
+      return classify_decode_error(format, e.what());
     }
     if (i == 0) {
       auto px = pixel_view(pixels);

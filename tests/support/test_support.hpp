@@ -1,0 +1,50 @@
+// Shared helpers for tests: corpus access, file reading, temporary folders, running programs.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace thumbflow::test {
+
+std::filesystem::path corpus_dir();
+std::filesystem::path source_dir();
+std::filesystem::path binary_dir();
+std::vector<std::filesystem::path> corpus_files();  // every file in corpus/public, sorted
+std::string read_bytes(const std::filesystem::path& path);
+void write_bytes(const std::filesystem::path& path, const std::string& bytes);
+
+// One row of ../shared/corpus/MANIFEST.tsv, keyed by file name.
+struct ManifestRow {
+  std::string file, format, mode, size_class, notes;
+  std::uint32_t width = 0, height = 0;
+};
+const std::map<std::string, ManifestRow>& manifest();
+
+// A fresh folder under the system temp dir, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct ProcessResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+// Runs argv[0] with arguments (no shell), feeding stdin_data; waits for it.
+ProcessResult run_process(const std::vector<std::string>& argv, const std::string& stdin_data = {});
+
+// Peak resident set size of this process so far, in KiB.
+long peak_rss_kib();
+
+}  // namespace thumbflow::test
