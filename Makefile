@@ -1,0 +1,60 @@
+# thumbflow: the two commands that matter are `make run` and `make test`.
+# Both install what is missing (scripts/install-deps), then build with CMake presets.
+
+JOBS ?= $(shell nproc)
+CTEST_ARGS ?=
+DEMO_OUT ?= build/demo-thumbnails
+CORPUS ?= ../shared/corpus/public
+
+.PHONY: all deps deps-build build debug asan run test test-unit test-asan bench clean help
+
+all: build
+
+help:
+	@echo "make run        install what is missing, build, thumbnail the demo images"
+	@echo "make test       install what is missing, build (release and asan), run every test"
+	@echo "make build      release build into build/release"
+	@echo "make test-asan  unit tests under ASan+UBSan"
+	@echo "make bench      benchmark against vipsthumbnail, sharp, Pillow and the libjpeg-turbo floor"
+
+deps:
+	@scripts/install-deps
+
+deps-build:
+	@scripts/install-deps --build-only
+
+build: deps-build
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+
+debug: deps-build
+	cmake --preset debug >/dev/null
+	cmake --build --preset debug -j $(JOBS)
+
+asan: deps-build
+	cmake --preset asan >/dev/null
+	cmake --build --preset asan -j $(JOBS)
+
+run: build
+	@scripts/demo "$(CORPUS)" "$(DEMO_OUT)"
+
+# ASan+UBSan unit tests first, then every test of the release build, so the last lines
+# printed are the full suite's summary.
+test: deps asan build
+	$(MAKE) --no-print-directory test-asan
+	ctest --preset release -j $(JOBS) $(CTEST_ARGS)
+
+test-unit: build
+	ctest --preset release -L unit -j $(JOBS) $(CTEST_ARGS)
+
+test-asan: asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ctest --preset asan -j $(JOBS) $(CTEST_ARGS)
+
+bench: deps build
+	bench/run.sh
+
+clean:
+	rm -rf build
