@@ -13,6 +13,13 @@ namespace fs = std::filesystem;
 std::string exe() { return (test::binary_dir() / "src/cli/thumbflow").string(); }
 std::string corpus(const char* name) { return (test::corpus_dir() / name).string(); }
 
+// libvips, to read back what the CLI wrote.
+vips::VImage load(const fs::path& path) {
+  static const bool started = VIPS_INIT("cli_test") == 0;
+  EXPECT_TRUE(started);
+  return vips::VImage::new_from_file(path.c_str());
+}
+
 test::ProcessResult thumbflow(std::vector<std::string> args) {
   args.insert(args.begin(), exe());
   return test::run_process(args);
@@ -40,7 +47,7 @@ TEST(CliThumbnail, writes_thumbnails_reports_each_failure_and_exits_1) {
   int files = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(out)) ++files;
   EXPECT_EQ(files, 3);
-  auto img = vips::VImage::new_from_file((out / "syn_exif6_plasma_EveningGlow.jpg").c_str());
+  auto img = load(out / "syn_exif6_plasma_EveningGlow.jpg");
   EXPECT_EQ(img.width(), 80);
   EXPECT_EQ(img.height(), 128);
 }
@@ -50,7 +57,7 @@ TEST(CliThumbnail, size_format_and_quality_options_apply) {
   auto r = thumbflow({"thumbnail", "--size", "64x32", "--format", "webp", "--quality", "50", "--jobs", "1", "-o",
                       tmp.path().string(), corpus("mate_TwoWings.jpg")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  auto img = vips::VImage::new_from_file((tmp.path() / "mate_TwoWings.webp").c_str());
+  auto img = load(tmp.path() / "mate_TwoWings.webp");
   EXPECT_EQ(img.get_string("vips-loader"), std::string("webpload"));
   EXPECT_EQ(img.width(), 51);
   EXPECT_EQ(img.height(), 32);
@@ -58,10 +65,15 @@ TEST(CliThumbnail, size_format_and_quality_options_apply) {
 
 TEST(CliThumbnail, two_inputs_with_one_output_name_do_not_overwrite_each_other) {
   test::TempDir tmp;
-  auto r = thumbflow({"thumbnail", "-o", tmp.path().string(), corpus("skimage_chelsea.png"),
-                      corpus("syn_photo_skimage_chelsea.gif")});
+  fs::create_directories(tmp.path() / "a");
+  fs::create_directories(tmp.path() / "b");
+  fs::copy_file(corpus("skimage_chelsea.png"), tmp.path() / "a/cat.png");
+  fs::copy_file(corpus("syn_photo_skimage_chelsea.gif"), tmp.path() / "b/cat.gif");
+  auto r = thumbflow({"thumbnail", "-o", (tmp.path() / "out").string(), (tmp.path() / "a/cat.png").string(),
+                      (tmp.path() / "b/cat.gif").string()});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("syn_photo_skimage_chelsea.gif: invalid_argument"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("b/cat.gif: invalid_argument"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(tmp.path() / "out/cat.jpg"));
   EXPECT_NE(r.err.find("would overwrite"), std::string::npos) << r.err;
 }
 
