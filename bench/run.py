@@ -317,7 +317,8 @@ def table(results, workload, threads, tools, files):
 def report(results, workloads, thread_counts, missing, meta):
     out = [f"# thumbflow corpus benchmark ({meta['date']})", ""]
     out.append(f"{meta['mode']}; {meta['runs']} timed run(s) per figure, median throughput; "
-               f"whole benchmark took {meta['elapsed_s']:.0f} s.")
+               f"whole benchmark took {meta['elapsed_s']:.0f} s; load average (1/5/15 min) "
+               f"{meta['load']} (other work on the machine skews the figures).")
     out.append("")
     for k, v in meta["versions"].items():
         out.append(f"- {k}: {v}")
@@ -362,6 +363,8 @@ def main():
                     help="threads for the all-cores runs (default: the usable cores)")
     ap.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of " + ",".join(TOOLS))
     ap.add_argument("--out", default=str(BENCH_DIR / "results" / "report.md"))
+    ap.add_argument("--wait-idle", type=float, default=0, metavar="S",
+                    help="first wait up to S seconds for the 1-minute load average to fall below 0.5")
     opt = ap.parse_args()
     if not Path("/usr/bin/time").exists():
         sys.exit("run.py: /usr/bin/time missing (apt-get install time)")
@@ -382,6 +385,11 @@ def main():
                  ("jpeg", jpegs, [t for t in TOOLS if t in wanted and t in runners])]
     thread_counts = [1] if opt.threads <= 1 else [1, opt.threads]
 
+    deadline = time.monotonic() + opt.wait_idle
+    while float(Path("/proc/loadavg").read_text().split()[0]) >= 0.5 and time.monotonic() < deadline:
+        log(f"waiting for an idle machine (load {Path('/proc/loadavg').read_text().split()[0]})")
+        time.sleep(15)
+    load_before = Path("/proc/loadavg").read_text().split()[:3]
     # Rounds go over every tool in turn, so a slow spell on the machine hits all tools alike.
     started = time.perf_counter()
     raw = {}
@@ -410,6 +418,7 @@ def main():
                         log(f"  failed: {e}")
                         missing[tool] = str(e)
     elapsed = time.perf_counter() - started
+    load_after = Path("/proc/loadavg").read_text().split()[:3]
 
     results = {k: aggregate(v, dict((w, f) for w, f, _ in workloads)[k[0]]) for k, v in raw.items()}
     vers = versions()
@@ -420,6 +429,7 @@ def main():
         "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         "mode": "quick smoke run" if opt.quick else "full run",
         "runs": runs, "elapsed_s": elapsed, "versions": vers,
+        "load": f"{' '.join(load_before)} before, {' '.join(load_after)} after",
     }
     text = report(results, workloads, thread_counts, missing, meta)
     out = Path(opt.out)
