@@ -9,6 +9,9 @@ std::string_view to_string(ErrorKind kind) {
     case ErrorKind::too_large: return "too_large";
     case ErrorKind::invalid_argument: return "invalid_argument";
     case ErrorKind::not_found: return "not_found";
+    case ErrorKind::already_exists: return "already_exists";
+    case ErrorKind::precondition_failed: return "precondition_failed";
+    case ErrorKind::access_denied: return "access_denied";
     case ErrorKind::io: return "io";
     case ErrorKind::unavailable: return "unavailable";
     case ErrorKind::internal: return "internal";

@@ -15,6 +15,9 @@ enum class ErrorKind {
   too_large,           // over a configured limit (bytes, pixels, dimension, frames)
   invalid_argument,    // a caller or configuration mistake
   not_found,           // the object or record does not exist
+  already_exists,      // a conditional write found the object or record already there
+  precondition_failed, // If-Match / If-None-Match / a condition did not hold
+  access_denied,       // credentials missing, wrong or not allowed
   io,                  // local file system failure (disk full, permissions)
   unavailable,         // a remote service is down, timed out or throttled us
   internal,            // a bug or an unexpected library failure
@@ -34,6 +37,9 @@ constexpr bool is_retryable(ErrorKind kind) {
     case ErrorKind::too_large:
     case ErrorKind::invalid_argument:
     case ErrorKind::not_found:
+    case ErrorKind::already_exists:
+    case ErrorKind::precondition_failed:
+    case ErrorKind::access_denied:
       return false;
   }
   return false;
@@ -42,13 +48,19 @@ constexpr bool is_retryable(ErrorKind kind) {
 struct Error {
   ErrorKind kind = ErrorKind::internal;
   std::string message;
+  // The remote service's own error code where there is one ("NoSuchKey",
+  // "ConditionalCheckFailedException", "SlowDown"), for logs and for callers that must tell
+  // apart cases sharing a kind.
+  std::string code;
 
   bool retryable() const { return is_retryable(kind); }
   // "<kind>: <message>", the form used in logs and on stderr.
   std::string describe() const;
 };
 
-inline Error make_error(ErrorKind kind, std::string message) { return Error{kind, std::move(message)}; }
+inline Error make_error(ErrorKind kind, std::string message, std::string code = {}) {
+  return Error{kind, std::move(message), std::move(code)};
+}
 
 // A small std::expected stand-in (C++20): either a value or an Error.
 template <typename T>
