@@ -145,6 +145,18 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   return r;
 }
 
+std::map<std::string, std::string> peer_env(const std::string& name) {
+  std::map<std::string, std::string> env;
+  std::ifstream in(fs::path(THUMBFLOW_PEER_STATE) / (name + ".env"));
+  std::string line;
+  while (std::getline(in, line)) {
+    auto eq = line.find('=');
+    if (eq == std::string::npos || line.empty() || line[0] == '#') continue;
+    env[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return env;
+}
+
 long peak_rss_kib() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);

@@ -44,6 +44,10 @@ struct ProcessResult {
 // Runs argv[0] with arguments (no shell), feeding stdin_data; waits for it.
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& stdin_data = {});
 
+// The KEY=VALUE pairs a peer's start script wrote (scripts/peers/<name>.sh); empty if the
+// peer is not running. Tests that need a peer declare it (PEERS in thumbflow_add_test).
+std::map<std::string, std::string> peer_env(const std::string& name);
+
 // Peak resident set size of this process so far, in KiB.
 long peak_rss_kib();
 
