@@ -27,6 +27,10 @@ struct RetryPolicy {
   std::chrono::milliseconds max_delay{5000};
 };
 
+// The upper bound of the (full jitter) delay before retry n, n = 0 for the first retry:
+// min(max_delay, base_delay * 2^n), without overflow for any n.
+std::chrono::milliseconds retry_delay_cap(const RetryPolicy& policy, int retry);
+
 struct HttpTimeouts {
   std::chrono::milliseconds connect{5000};
   // A transfer slower than low_speed_bytes per second for low_speed_time is aborted (and retried).
@@ -52,6 +56,7 @@ struct HttpResponse {
   long status = 0;
   Headers headers;                      // names lower-cased
   std::string body;                     // unless streamed into a sink
+  int attempts = 0;                     // how many times the request was sent (1 = no retry)
   std::string header(std::string_view name) const;  // first value or ""
 };
 
@@ -90,7 +95,9 @@ class HttpClient {
   Result<HttpResponse> send(const HttpRequest& request, const SigningConfig* signing = nullptr,
                             const BodySink* sink = nullptr, const RetryClassifier* retryable = nullptr);
 
-  // Safe to call from many threads at once: each thread reuses its own connections.
+  // Safe to call from many threads at once: each call borrows an idle curl handle from the
+  // client's pool (keeping its open connections), so a thread reuses connections across calls
+  // and no two threads ever share a handle.
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
