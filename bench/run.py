@@ -4,7 +4,7 @@
 Every tool makes a 128x128 (fit inside, never enlarged) JPEG q80 of every image, once with one
 image at a time and once with one image per core, on the same files in the same run. Each timed
 run is wrapped in /usr/bin/time -v for its peak RSS and repeated --runs times; the report gives
-the median throughput. It builds nothing: pass the build directory (default build/release).
+the best run (the one least disturbed by anything else on the machine) and the spread. It builds nothing: pass the build directory (default build/release).
 
     /usr/bin/python3 bench/run.py [BUILD_DIR] [--quick] [--runs R] [--threads N]
 
@@ -259,7 +259,8 @@ def versions():
 # Aggregating and reporting
 
 def aggregate(records, files):
-    """Median throughput over the runs, per-class mean ms (median over runs), highest RSS."""
+    """Best throughput over the runs (other work on a machine only ever slows a run down), the
+    lowest per-class mean ms, the highest peak RSS, and the spread of the throughputs."""
     if not records:
         return None
     by_class = {c: [f["name"] for f in files if f["size_class"] == c] for c in CLASSES}
@@ -274,9 +275,11 @@ def aggregate(records, files):
                 vals = [r["ms"][n] for n in names if n in r["ms"]]
                 if vals:
                     per_run.append(statistics.fmean(vals))
-        class_ms[c] = statistics.median(per_run) if per_run else None
+        class_ms[c] = min(per_run) if per_run else None
     return {
-        "images_per_s": statistics.median(r["images_per_s"] for r in records),
+        "images_per_s": max(r["images_per_s"] for r in records),
+        "spread_pct": 100.0 * (1 - min(r["images_per_s"] for r in records)
+                               / max(r["images_per_s"] for r in records)),
         "images_per_s_runs": [round(r["images_per_s"], 3) for r in records],
         "class_ms": class_ms,
         "rss_mib": max(r["rss_kib"] for r in records) / 1024.0,
@@ -284,9 +287,9 @@ def aggregate(records, files):
         "images": records[0]["images"],
         "errors": records[0].get("errors", []),
         "versions": records[0].get("versions", {}),
-        "images_per_s_raw": (statistics.median(r["images_per_s_raw"] for r in records)
+        "images_per_s_raw": (max(r["images_per_s_raw"] for r in records)
                              if "images_per_s_raw" in records[0] else None),
-        "startup_ms": (statistics.median(r["startup_s"] for r in records) * 1000.0
+        "startup_ms": (min(r["startup_s"] for r in records) * 1000.0
                        if "startup_s" in records[0] else None),
     }
 
@@ -298,8 +301,8 @@ def fmt(v, digits=1):
 def table(results, workload, threads, tools, files):
     counts = {c: sum(1 for f in files if f["size_class"] == c) for c in CLASSES}
     head = ("| tool | images/s | ms/image S (n={S}) | ms/image M (n={M}) | ms/image L (n={L}) "
-            "| peak RSS MiB | failures | vs sharp |").format(**counts)
-    lines = [head, "|" + "---|" * 8]
+            "| peak RSS MiB | failures | vs sharp | spread |").format(**counts)
+    lines = [head, "|" + "---|" * 9]
     sharp = results.get((workload, "sharp", threads))
     for tool in tools:
         a = results.get((workload, tool, threads))
@@ -310,13 +313,13 @@ def table(results, workload, threads, tools, files):
             ratio = f"{a['images_per_s'] / sharp['images_per_s']:.2f}x"
         lines.append(f"| {tool} | {a['images_per_s']:.1f} | {fmt(a['class_ms']['S'])} | "
                      f"{fmt(a['class_ms']['M'])} | {fmt(a['class_ms']['L'])} | {a['rss_mib']:.0f} | "
-                     f"{a['failed']}/{a['images']} | {ratio} |")
+                     f"{a['failed']}/{a['images']} | {ratio} | {a['spread_pct']:.0f}% |")
     return "\n".join(lines)
 
 
 def report(results, workloads, thread_counts, missing, meta):
     out = [f"# thumbflow corpus benchmark ({meta['date']})", ""]
-    out.append(f"{meta['mode']}; {meta['runs']} timed run(s) per figure, median throughput; "
+    out.append(f"{meta['mode']}; {meta['runs']} timed run(s) per figure, the best one shown; "
                f"whole benchmark took {meta['elapsed_s']:.0f} s; load average (1/5/15 min) "
                f"{meta['load']} (other work on the machine skews the figures).")
     out.append("")
@@ -334,7 +337,7 @@ def report(results, workloads, thread_counts, missing, meta):
     vt = [(k, a) for k, a in sorted(results.items()) if k[1] == "vipsthumbnail" and a["startup_ms"] is not None]
     if vt:
         out.append("vipsthumbnail is timed as whole processes; its figures above leave out its start-up "
-                   f"({statistics.median(a['startup_ms'] for _, a in vt):.0f} ms, the fastest "
+                   f"({min(a['startup_ms'] for _, a in vt):.0f} ms, the fastest "
                    "`vipsthumbnail --vips-version`), as the in-process tools leave out theirs. "
                    "With start-up counted: " +
                    ", ".join(f"{wl} x{t}: {a['images_per_s_raw']:.1f} images/s" for (wl, _, t), a in vt) + ".")
