@@ -290,8 +290,10 @@ Result<ObjectMeta> LocalStore::read_meta(const ObjectRef& ref, const Paths& p) c
   return m;
 }
 
-Result<std::unique_ptr<LocalStore::Staged>> LocalStore::stage(const ByteSource& source, std::uint64_t max_bytes) {
-  auto staged = std::make_unique<Staged>();
+void LocalStore::StagedDeleter::operator()(Staged* staged) const { delete staged; }
+
+Result<LocalStore::StagedPtr> LocalStore::stage(const ByteSource& source, std::uint64_t max_bytes) {
+  StagedPtr staged(new Staged());
   staged->path = root_ / kTmpDir / random_name();
   Fd fd(::open(staged->path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (fd.get() < 0) return io_error("cannot create " + staged->path.string(), errno);

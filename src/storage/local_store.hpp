@@ -55,7 +55,13 @@ class LocalStore : public ObjectStore {
   // Stages a body in ROOT/.tmp (streamed, MD5 computed on the way) and installs it under a key
   // in one atomic step: the building block for put_stream, copy and multipart completion.
   struct Staged;
-  Result<std::unique_ptr<Staged>> stage(const ByteSource& source, std::uint64_t max_bytes = 0);
+  // Staged stays opaque; the deleter is defined in local_store.cpp, where Staged is complete, so
+  // callers in other files can own and drop the handle (std::default_delete could not).
+  struct StagedDeleter {
+    void operator()(Staged* staged) const;
+  };
+  using StagedPtr = std::unique_ptr<Staged, StagedDeleter>;
+  Result<StagedPtr> stage(const ByteSource& source, std::uint64_t max_bytes = 0);
   Result<PutResult> install(const ObjectRef& ref, Staged& staged, const PutOptions& opts,
                             const std::string& etag_override = {});
 
