@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   lease_until_ms INTEGER NOT NULL DEFAULT 0,
   lease_owner TEXT NOT NULL DEFAULT '',
   updated_at_ms INTEGER NOT NULL,
+  force INTEGER NOT NULL DEFAULT 0,
   UNIQUE (bucket, key, version)
 );
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, next_attempt_at_ms, id);
@@ -45,7 +46,7 @@ PRAGMA user_version = 1;
 
 constexpr const char* kJobColumns =
     "id, bucket, key, etag, version_id, size, sequencer, event_time, event_name, source, state, attempts, "
-    "last_error_kind, last_error, enqueued_at_ms, next_attempt_at_ms, lease_until_ms, lease_owner";
+    "last_error_kind, last_error, enqueued_at_ms, next_attempt_at_ms, lease_until_ms, lease_owner, force";
 
 JobState parse_state(const std::string& s) {
   if (s == "leased") return JobState::leased;
@@ -75,6 +76,7 @@ Job read_job(const sqlite::Stmt& st) {
   j.next_attempt_at_ms = st.int64(15);
   j.lease_until_ms = st.int64(16);
   j.lease_owner = st.text(17);
+  j.force = st.int64(18) != 0;
   return j;
 }
 
@@ -110,15 +112,34 @@ Result<std::unique_ptr<JobQueue>> JobQueue::open(const std::filesystem::path& db
   auto db = sqlite::Db::open(db_path, o);
   if (!db) return db.error();
   if (auto st = (*db)->exec(kSchema); !st) return st.error();
-  std::unique_ptr<JobQueue> q(new JobQueue(std::move(*db), std::move(opts)));
-  // Whoever held leases before this open is gone: their jobs go back to the queue now.
-  auto st = q->db_->prepare(
+  return std::unique_ptr<JobQueue>(new JobQueue(std::move(*db), std::move(opts)));
+}
+
+Result<int> JobQueue::recover_leases() {
+  std::lock_guard lock(mu_);
+  auto st = db_->prepare(
       "UPDATE jobs SET state='queued', lease_until_ms=0, lease_owner='', next_attempt_at_ms=?1, updated_at_ms=?1 "
       "WHERE state='leased'");
   if (!st) return st.error();
-  st->bind(1, q->now());
+  st->bind(1, now());
   if (auto r = st->run(); !r) return r.error();
-  return q;
+  return static_cast<int>(db_->changes());
+}
+
+Status JobQueue::requeue(const ObjectCreated& ev, bool force) {
+  std::lock_guard lock(mu_);
+  const std::int64_t t = now();
+  auto st = db_->prepare(
+      "INSERT INTO jobs (bucket, key, version, etag, version_id, size, sequencer, event_time, event_name, source, "
+      "state, enqueued_at_ms, next_attempt_at_ms, updated_at_ms, force) "
+      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'queued',?11,?11,?11,?12) "
+      "ON CONFLICT (bucket, key, version) DO UPDATE SET state='queued', attempts=0, next_attempt_at_ms=?11, "
+      "lease_until_ms=0, lease_owner='', updated_at_ms=?11, force=?12 WHERE state<>'leased'");
+  if (!st) return st.error();
+  st->bind(1, ev.bucket).bind(2, ev.key).bind(3, ev.version_or_etag()).bind(4, ev.etag).bind(5, ev.version_id);
+  st->bind(6, static_cast<std::int64_t>(ev.size)).bind(7, ev.sequencer).bind(8, ev.event_time).bind(9, ev.event_name);
+  st->bind(10, ev.source).bind(11, t).bind(12, force ? 1 : 0);
+  return st->run();
 }
 
 Result<EnqueueOutcome> JobQueue::enqueue(const ObjectCreated& ev) {
@@ -186,7 +207,7 @@ Result<std::optional<Job>> JobQueue::claim(const std::string& worker) {
 
 Status JobQueue::complete(std::int64_t id) {
   std::lock_guard lock(mu_);
-  auto st = db_->prepare("UPDATE jobs SET state='done', lease_until_ms=0, updated_at_ms=?2 WHERE id=?1");
+  auto st = db_->prepare("UPDATE jobs SET state='done', lease_until_ms=0, force=0, updated_at_ms=?2 WHERE id=?1");
   if (!st) return st.error();
   st->bind(1, id).bind(2, now());
   return st->run();

@@ -4,8 +4,9 @@
 //  - A job is committed (fsync'd) before enqueue() returns, so the endpoint acknowledges an
 //    upload only once its job is durable.
 //  - At least once: claim() leases a job for `lease`; a worker that dies leaves a lease that
-//    expires, and the job is claimed again. Opening the queue returns every leased job to the
-//    queue at once (the previous owner of the data folder is gone).
+//    expires, and the job is claimed again. The process that owns the data folder calls
+//    recover_leases() at start to return every leased job at once (their owner is gone); other
+//    processes (the CLI) open the queue without touching leases.
 //  - Idempotent enqueue: the same object version (bucket, key, version id or ETag) is one job.
 //  - Out of order: per key, an event whose sequencer is older than one already seen is stale
 //    and dropped; a newer one supersedes older jobs still waiting.
@@ -47,6 +48,7 @@ struct Job {
   std::int64_t next_attempt_at_ms = 0;
   std::int64_t lease_until_ms = 0;
   std::string lease_owner;
+  bool force = false;  // reprocess even if a processed record exists (reprocess, retry)
 };
 
 struct QueueOptions {
@@ -74,6 +76,11 @@ class JobQueue {
   ~JobQueue();
 
   Result<EnqueueOutcome> enqueue(const ObjectCreated& event);
+  // Queues this object version again whatever became of an earlier job for it (retry,
+  // reprocess): attempts start over; with force the pipeline re-renders even a processed image.
+  Status requeue(const ObjectCreated& event, bool force);
+  // Returns every leased job to the queue; for the data folder's owner at start. Returns how many.
+  Result<int> recover_leases();
   // The oldest due job, leased to worker; nothing when none is due.
   Result<std::optional<Job>> claim(const std::string& worker);
   Status complete(std::int64_t id);

@@ -150,6 +150,8 @@ TEST_F(JobQueueTest, reopening_returns_leased_jobs_and_keeps_everything) {
     // destroyed without completing: as after kill -9
   }
   auto q = open();
+  EXPECT_EQ(q->stats()->leased, 2) << "opening alone does not touch leases (the CLI opens it too)";
+  EXPECT_EQ(*q->recover_leases(), 2);
   auto s = q->stats();
   EXPECT_EQ(s->queued, 5);
   EXPECT_EQ(s->leased, 0);
@@ -184,6 +186,23 @@ TEST_F(JobQueueTest, concurrent_claimers_on_two_connections_never_share_a_job) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(claimed.size(), 200u);
   EXPECT_EQ(std::set<std::int64_t>(claimed.begin(), claimed.end()).size(), 200u);
+}
+
+TEST_F(JobQueueTest, requeue_brings_back_a_finished_or_failed_version_with_force) {
+  auto q = open();
+  ASSERT_TRUE(q->enqueue(ev("k", "e")).ok());
+  auto j = q->claim("w");
+  ASSERT_TRUE(q->complete((*j)->id).ok());
+  ASSERT_TRUE(q->requeue(ev("k", "e"), true).ok());
+  auto again = q->claim("w");
+  ASSERT_TRUE(again->has_value());
+  EXPECT_EQ((*again)->id, (*j)->id) << "the same job, not a second one";
+  EXPECT_TRUE((*again)->force);
+  EXPECT_EQ((*again)->attempts, 1);
+  ASSERT_TRUE(q->complete((*again)->id).ok());
+  EXPECT_FALSE((*q->get((*again)->id))->force);
+  ASSERT_TRUE(q->requeue(ev("new", "e"), false).ok());
+  EXPECT_EQ(q->stats()->queued, 1);
 }
 
 }  // namespace thumbflow::events
