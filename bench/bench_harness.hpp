@@ -5,6 +5,8 @@
 // tools alike. No third-party dependency here: the floor must not link libvips.
 #pragma once
 
+#include <time.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -80,6 +82,13 @@ inline bool parse_options(int argc, char** argv, Options& opt) {
   return true;
 }
 
+// CPU seconds used by every thread of this process so far.
+inline double process_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
 inline std::string json_escape(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);
@@ -139,12 +148,14 @@ inline int run(std::string_view tool, int argc, char** argv, const WorkFn& work)
       s.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     }
   };
+  double cpu_start = process_cpu_s();
   auto start = Clock::now();
   {
     std::vector<std::jthread> pool;
     for (unsigned t = 0; t < opt.threads; ++t) pool.emplace_back(worker);
   }
   double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  double cpu_s = process_cpu_s() - cpu_start;
 
   std::size_t failed = 0;
   for (const Sample& s : samples) {
@@ -158,9 +169,9 @@ inline int run(std::string_view tool, int argc, char** argv, const WorkFn& work)
   }
   std::printf(
       R"({"tool":"%s","summary":true,"threads":%u,"repeat":%u,"images":%zu,"ok":%zu,"failed":%zu,)"
-      R"("wall_s":%.6f,"images_per_s":%.3f})"
+      R"("wall_s":%.6f,"cpu_s":%.6f,"images_per_s":%.3f})"
       "\n",
-      json_escape(tool).c_str(), opt.threads, opt.repeat, total, total - failed, failed, wall_s,
+      json_escape(tool).c_str(), opt.threads, opt.repeat, total, total - failed, failed, wall_s, cpu_s,
       wall_s > 0 ? static_cast<double>(total) / wall_s : 0.0);
   return 0;
 }

@@ -6,7 +6,8 @@ Run with Debian's /usr/bin/python3 (python3-pil). Files are read into memory bef
 processes, not threads, are how Pillow uses every core); each takes the next image from a
 shared counter. Output: one JSON object per line per image, then a summary line (see
 bench_harness.hpp). Since /usr/bin/time only sees the largest process of a tree, the summary
-also carries rss_sum_kib: the peak RSS of every worker plus the parent, added up.
+also carries rss_sum_kib: the peak RSS of every worker plus the parent, added up; its cpu_s is
+the CPU time of the timed loop in every process.
 
 Like the brief asks, this is Pillow's plain recipe: no EXIF auto-orientation (that would be
 ImageOps.exif_transpose) and no colour management; alpha is dropped by the RGB conversion.
@@ -48,6 +49,7 @@ def timed(index):
 
 
 def worker(counter, total, results):
+    cpu_start = time.process_time()
     done = []
     while True:
         with counter.get_lock():
@@ -58,7 +60,7 @@ def worker(counter, total, results):
         ms, error = timed(i % len(INPUTS))
         done.append((i, ms, error))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    results.put((done, rss))
+    results.put((done, rss, time.process_time() - cpu_start))
 
 
 def main():
@@ -84,6 +86,8 @@ def main():
     total = len(INPUTS) * opt.repeat
     samples = [None] * total
     rss_kib = []
+    cpu_start = time.process_time()
+    worker_cpu_s = 0.0
     if opt.threads == 1:
         start = time.perf_counter()
         for i in range(total):
@@ -99,13 +103,15 @@ def main():
         for p in procs:
             p.start()
         for _ in procs:
-            done, rss = results.get()
+            done, rss, cpu_s = results.get()
             rss_kib.append(rss)
+            worker_cpu_s += cpu_s
             for i, ms, error in done:
                 samples[i] = (ms, error)
         wall_s = time.perf_counter() - start
         for p in procs:
             p.join()
+    cpu_s = time.process_time() - cpu_start + worker_cpu_s
     rss_kib.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
     failed = 0
@@ -121,7 +127,7 @@ def main():
     out.append(json.dumps({
         "tool": "pillow", "summary": True, "threads": opt.threads, "repeat": opt.repeat,
         "images": total, "ok": total - failed, "failed": failed, "wall_s": wall_s,
-        "images_per_s": total / wall_s if wall_s > 0 else 0.0, "rss_sum_kib": sum(rss_kib),
+        "cpu_s": cpu_s, "images_per_s": total / wall_s if wall_s > 0 else 0.0, "rss_sum_kib": sum(rss_kib),
         "pillow": Image.__version__,
     }))
     sys.stdout.write("\n".join(out) + "\n")

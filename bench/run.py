@@ -76,6 +76,7 @@ def quick_subset(files):
 # Running one timed command
 
 TIME_RSS = re.compile(r"Maximum resident set size \(kbytes\):\s*(\d+)")
+TIME_CPU = re.compile(r"(?:User|System) time \(seconds\):\s*([\d.]+)")
 
 
 def timed_process(cmd, env=None):
@@ -89,12 +90,14 @@ def timed_process(cmd, env=None):
 
 
 def finish(proc, time_out):
-    """Waits for a timed_process; returns (stdout, stderr, returncode, peak RSS in KiB)."""
+    """Waits for a timed_process; returns (stdout, stderr, returncode, peak RSS in KiB, CPU
+    seconds: user + system, the process's own and those of the children it waited for)."""
     stdout, stderr = proc.communicate()
     report = Path(time_out).read_text(errors="replace")
     os.unlink(time_out)
     m = TIME_RSS.search(report)
-    return stdout, stderr, proc.returncode, int(m.group(1)) if m else 0
+    cpu_s = sum(float(x) for x in TIME_CPU.findall(report))
+    return stdout, stderr, proc.returncode, int(m.group(1)) if m else 0, cpu_s
 
 
 def parse_json_lines(stdout):
@@ -114,19 +117,21 @@ def parse_json_lines(stdout):
 def run_in_process(cmd, files, threads, env=None):
     """A tool that loops in-process and prints the JSON lines (thumbflow, floor, sharp, Pillow)."""
     proc, time_out = timed_process([*cmd, "--threads", str(threads), *[f["path"] for f in files]], env)
-    stdout, stderr, rc, rss = finish(proc, time_out)
+    stdout, stderr, rc, rss, cpu_s = finish(proc, time_out)
     per_image, summary = parse_json_lines(stdout)
     if rc != 0 or summary is None:
         raise RuntimeError(f"{cmd[0]} exited {rc}: {stderr.strip()[-500:]}")
     # A multi-process tool (Pillow) adds up its processes' peaks itself: time sees only the largest.
     rss = max(rss, summary.get("rss_sum_kib", 0))
+    # The tools count the CPU time of their timed loop; time's figure adds start-up and reading.
+    cpu_s = summary.get("cpu_s", cpu_s)
     ms = {}
     for rec in per_image:
         if rec["ok"]:
             ms[Path(rec["file"]).name] = rec["ms"]
     return {
         "images_per_s": summary["images_per_s"], "images": summary["images"],
-        "failed": summary["failed"], "rss_kib": rss, "ms": ms,
+        "failed": summary["failed"], "rss_kib": rss, "cpu_s": cpu_s, "ms": ms,
         "errors": sorted({Path(r["file"]).name for r in per_image if not r["ok"]}),
         "versions": {k: v for k, v in summary.items() if k in ("sharp", "libvips", "pillow")},
     }
@@ -143,21 +148,23 @@ def split_balanced(files, n):
     return [g for g in groups if g]
 
 
-def vips_startup_s():
+def vips_startup():
     """What starting vipsthumbnail costs before its first image (libvips loading its modules):
-    the fastest of five runs of `vipsthumbnail --vips-version`."""
-    best = float("inf")
+    the fastest of five runs of `vipsthumbnail --vips-version`, as (wall s, CPU s)."""
+    best_wall, best_cpu = float("inf"), float("inf")
     for _ in range(5):
         t0 = time.perf_counter()
-        subprocess.run(["vipsthumbnail", "--vips-version"], capture_output=True, check=False)
-        best = min(best, time.perf_counter() - t0)
-    return best
+        *_, cpu_s = finish(*timed_process(["vipsthumbnail", "--vips-version"]))
+        best_wall = min(best_wall, time.perf_counter() - t0)
+        best_cpu = min(best_cpu, cpu_s)
+    return best_wall, best_cpu
 
 
-def run_vipsthumbnail(files, threads, startup_s=0.0):
+def run_vipsthumbnail(files, threads, startup=(0.0, 0.0)):
     """vipsthumbnail has no per-image timing: whole runs are timed, one process per core.
-    startup_s (from vips_startup_s) is taken off each process's time, since the in-process
-    tools do not count theirs either; the raw throughput is kept as images_per_s_raw."""
+    The start-up (wall s, CPU s, from vips_startup) is taken off each process, since the
+    in-process tools do not count theirs either; the raw throughput is kept as images_per_s_raw."""
+    startup_s, startup_cpu_s = startup
     out_dir = tempfile.mkdtemp(prefix="thumbflow-bench-vips-")
     try:
         env = {"VIPS_CONCURRENCY": "1"}
@@ -171,25 +178,26 @@ def run_vipsthumbnail(files, threads, startup_s=0.0):
 
         def wait(item):
             (proc, time_out), t0 = item
-            stdout, stderr, rc, rss = finish(proc, time_out)
-            return time.perf_counter() - t0, stderr, rss
+            _, stderr, _, rss, cpu_s = finish(proc, time_out)
+            return time.perf_counter() - t0, stderr, rss, cpu_s
 
         # One waiter per process, so each one's own start-to-exit time is known.
         with ThreadPoolExecutor(len(procs)) as pool:
             done = list(pool.map(wait, procs))
         wall_s = time.perf_counter() - start
-        errors = [Path(m.group(1)).name for _, stderr, _ in done
+        errors = [Path(m.group(1)).name for _, stderr, _, _ in done
                   for m in re.finditer(r"unable to thumbnail (\S+)", stderr)]
         # Separate processes: their peaks add up.
-        rss = sum(r for _, _, r in done)
-        busy_s = sum(s for s, _, _ in done)
+        rss = sum(d[2] for d in done)
+        cpu_s = max(sum(d[3] for d in done) - startup_cpu_s * len(done), 0.0)
+        busy_s = sum(d[0] for d in done)
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
     # busy_s is each process's start-to-exit time added up: with one process, the wall time.
     work_s = max(wall_s - startup_s, 1e-6)
     return {"images_per_s": len(files) / work_s, "images_per_s_raw": len(files) / wall_s,
-            "images": len(files), "failed": len(errors), "rss_kib": rss, "wall_s": wall_s,
-            "busy_s": max(busy_s - startup_s * len(done), 0.0), "startup_s": startup_s,
+            "images": len(files), "failed": len(errors), "rss_kib": rss, "cpu_s": cpu_s, "wall_s": wall_s,
+            "busy_s": max(busy_s - startup_s * len(done), 0.0), "startup": startup, "startup_s": startup_s,
             "errors": sorted(errors)}
 
 
@@ -225,7 +233,7 @@ def tool_commands(build_dir):
         else:
             runners[name] = lambda files, t, cmd=cmd: run_in_process(cmd, files, t)
     if "vipsthumbnail" not in missing:
-        runners["vipsthumbnail"] = lambda files, t: run_vipsthumbnail(files, t, vips_startup_s())
+        runners["vipsthumbnail"] = lambda files, t: run_vipsthumbnail(files, t, vips_startup())
     return runners, missing
 
 
@@ -283,6 +291,7 @@ def aggregate(records, files):
         "images_per_s_runs": [round(r["images_per_s"], 3) for r in records],
         "class_ms": class_ms,
         "rss_mib": max(r["rss_kib"] for r in records) / 1024.0,
+        "cpu_ms": min(r["cpu_s"] / r["images"] for r in records) * 1000.0,
         "failed": max(r["failed"] for r in records),
         "images": records[0]["images"],
         "errors": records[0].get("errors", []),
@@ -301,8 +310,8 @@ def fmt(v, digits=1):
 def table(results, workload, threads, tools, files):
     counts = {c: sum(1 for f in files if f["size_class"] == c) for c in CLASSES}
     head = ("| tool | images/s | ms/image S (n={S}) | ms/image M (n={M}) | ms/image L (n={L}) "
-            "| peak RSS MiB | failures | vs sharp | spread |").format(**counts)
-    lines = [head, "|" + "---|" * 9]
+            "| CPU ms/image | peak RSS MiB | failures | vs sharp | spread |").format(**counts)
+    lines = [head, "|" + "---|" * 10]
     sharp = results.get((workload, "sharp", threads))
     for tool in tools:
         a = results.get((workload, tool, threads))
@@ -312,7 +321,7 @@ def table(results, workload, threads, tools, files):
         if sharp and sharp["images_per_s"] > 0:
             ratio = f"{a['images_per_s'] / sharp['images_per_s']:.2f}x"
         lines.append(f"| {tool} | {a['images_per_s']:.1f} | {fmt(a['class_ms']['S'])} | "
-                     f"{fmt(a['class_ms']['M'])} | {fmt(a['class_ms']['L'])} | {a['rss_mib']:.0f} | "
+                     f"{fmt(a['class_ms']['M'])} | {fmt(a['class_ms']['L'])} | {a['cpu_ms']:.0f} | {a['rss_mib']:.0f} | "
                      f"{a['failed']}/{a['images']} | {ratio} | {a['spread_pct']:.0f}% |")
     return "\n".join(lines)
 
@@ -414,7 +423,7 @@ def main():
                                     # that start-up noise does not swamp it.
                                     mp = sum(max(f["megapixels"], 0.01) for f in cf)
                                     k = min(50, math.ceil(CLASS_RUN_MP / mp))
-                                    r = run_vipsthumbnail(cf * k, t, rec["startup_s"])
+                                    r = run_vipsthumbnail(cf * k, t, rec["startup"])
                                     rec["class_ms"][c] = r["busy_s"] * 1000.0 / (len(cf) * k)
                         raw.setdefault((wl, tool, t), []).append(rec)
                     except (RuntimeError, OSError, json.JSONDecodeError) as e:

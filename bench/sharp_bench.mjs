@@ -79,9 +79,11 @@ async function lane() {
   }
 }
 
+const cpuStart = process.cpuUsage();
 const start = process.hrtime.bigint();
 await Promise.all(Array.from({ length: opt.threads }, lane));
 const wallS = Number(process.hrtime.bigint() - start) / 1e9;
+const cpu = process.cpuUsage(cpuStart); // every thread of the process, libuv's pool included
 
 let failed = 0;
 const lines = [];
@@ -94,7 +96,7 @@ for (const s of samples) {
 }
 lines.push(JSON.stringify({
   tool: 'sharp', summary: true, threads: opt.threads, repeat: opt.repeat, images: total,
-  ok: total - failed, failed, wall_s: wallS, images_per_s: wallS > 0 ? total / wallS : 0,
+  ok: total - failed, failed, wall_s: wallS, cpu_s: (cpu.user + cpu.system) / 1e6, images_per_s: wallS > 0 ? total / wallS : 0,
   sharp: sharp.versions.sharp, libvips: sharp.versions.vips,
 }));
 process.stdout.write(lines.join('\n') + '\n');
