@@ -307,6 +307,7 @@ Result<storage::PutResult> MultipartStore::complete(const std::string& upload_id
     if (i > 0 && wanted[i].number <= wanted[i - 1].number) return s3_failure("InvalidPartOrder");
     auto p = read_part(dir, wanted[i].number);
     std::string want = wanted[i].etag;
+    if (want.size() >= 2 && want.front() == '"' && want.back() == '"') want = want.substr(1, want.size() - 2);
     std::transform(want.begin(), want.end(), want.begin(),
                    [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
     if (!p || p->etag != want) return s3_failure("InvalidPart");
