@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -43,6 +45,34 @@ struct ProcessResult {
 };
 // Runs argv[0] with arguments (no shell), feeding stdin_data; waits for it.
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& stdin_data = {});
+
+// A child process running in the background (a server under test). Its stdout and stderr go
+// to files; the destructor kills it (SIGKILL) if it is still running.
+class BackgroundProcess {
+ public:
+  BackgroundProcess(const std::vector<std::string>& argv, const std::filesystem::path& log_prefix,
+                    const std::map<std::string, std::string>& extra_env = {});
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+  int pid() const { return pid_; }
+  bool running();
+  void signal(int sig);
+  int wait();  // exit status, 128+signal when killed
+  std::string out() const;
+  std::string err() const;
+
+ private:
+  int pid_ = -1;
+  int status_ = -1;
+  std::filesystem::path out_, err_;
+};
+
+// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
+int free_port();
+
+// Polls pred every 50 ms until it holds or the time is up.
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit);
 
 // The KEY=VALUE pairs a peer's start script wrote (scripts/peers/<name>.sh); empty if the
 // peer is not running. Tests that need a peer declare it (PEERS in thumbflow_add_test).
