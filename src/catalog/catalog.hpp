@@ -38,6 +38,13 @@ class Catalog {
   virtual Result<RecordPage> query_by_status(RecordStatus status, int limit = 50, const std::string& page_token = {}) = 0;
   // Deleting a missing record succeeds.
   virtual Status remove(const std::string& image_id) = 0;
+  // Upserts many records (the later of two with the same image_id wins). Not atomic: on an
+  // error some records may have been written; each write is an upsert, so a retry is safe.
+  virtual Status batch_put(const std::vector<ImageRecord>& records) {
+    for (const auto& r : records)
+      if (auto s = upsert(r); !s) return s;
+    return ok_status();
+  }
 };
 
 }  // namespace thumbflow::catalog
