@@ -15,6 +15,7 @@ struct Command {
 
 Command add_thumbnail_command(CLI::App& app);
 Command add_probe_command(CLI::App& app);
+Command add_catalog_command(CLI::App& app);
 Command add_serve_command(CLI::App& app);
 
 }  // namespace thumbflow::cli

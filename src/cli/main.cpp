@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   const std::vector<thumbflow::cli::Command> commands = {
       thumbflow::cli::add_thumbnail_command(app),
       thumbflow::cli::add_probe_command(app),
+      thumbflow::cli::add_catalog_command(app),
       thumbflow::cli::add_serve_command(app),
   };
 
