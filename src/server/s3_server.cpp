@@ -553,9 +553,6 @@ struct S3Server::Impl {
     if (!auth) return to_s3_error(auth.error());
     c.auth = std::move(*auth);
 
-    // cpp-httplib would decompress a gzip/deflate/br body; S3 keeps it as sent.
-    mutable_req.headers.erase("Content-Encoding");
-    mutable_req.headers.erase("Accept-Encoding");
     return std::nullopt;
   }
 
@@ -586,7 +583,14 @@ struct S3Server::Impl {
     c.request_id = next_request_id();
     c.head = req.method == "HEAD";
     common_headers(c);
-    if (auto e = prepare(c)) return send_error(c, *e);
+    std::optional<S3Error> refused = prepare(c);
+    // Only now that the signature has been checked over them (prepare() runs twice for
+    // Expect: 100-continue): cpp-httplib would decompress a gzip/deflate/br body, which S3 keeps
+    // as sent, and compress text responses.
+    auto& mutable_req = const_cast<httplib::Request&>(req);
+    mutable_req.headers.erase("Content-Encoding");
+    mutable_req.headers.erase("Accept-Encoding");
+    if (refused) return send_error(c, *refused);
     if (auto e = precheck_upload(c)) return send_error(c, *e);
     const std::string& m = req.method;
     if (c.bucket.empty()) {
@@ -1246,6 +1250,9 @@ Status S3Server::start() {
   }
   ::listen(s.http.listen_socket(), s.config.listen_backlog);
   s.listener = std::thread([&s] { s.http.listen_after_bind(); });
+  // cpp-httplib's stop() does nothing until the accept loop runs, so a stop() right after start()
+  // would leave the listener running; return only once it does.
+  for (int i = 0; i < 5000 && !s.http.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return ok_status();
 }
 
