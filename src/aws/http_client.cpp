@@ -107,6 +107,7 @@ struct Transfer {
   std::uint64_t body_sent = 0;  // streamed body
 
   HttpResponse response;
+  bool headers_reported = false;  // on_response_headers called
   std::uint64_t sink_bytes = 0;  // bytes handed to the sink
   std::optional<Error> abort;    // why a callback stopped the transfer
 };
@@ -151,6 +152,14 @@ std::size_t write_callback(char* data, std::size_t size, std::size_t count, void
   long status = 0;
   curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
   if (t->sink && *t->sink && is_2xx(status)) {
+    if (!t->headers_reported && t->request->on_response_headers) {
+      t->headers_reported = true;
+      t->response.status = status;
+      if (Status s = t->request->on_response_headers(t->response); !s) {
+        t->abort = s.error();
+        return 0;
+      }
+    }
     Status s = (*t->sink)(std::string_view(data, n));
     if (!s) {
       t->abort = s.error();
@@ -289,6 +298,8 @@ AttemptOutcome HttpClient::Impl::attempt(const HttpRequest& request, const Heade
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  // The path goes out exactly as given: "." and ".." segments are part of S3 object keys.
+  curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list.get());
   curl_easy_setopt(curl, CURLOPT_USERAGENT, options.user_agent.c_str());
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.timeouts.connect.count()));

@@ -39,6 +39,8 @@ struct HttpTimeouts {
   std::chrono::milliseconds total{0};  // 0 = no overall limit
 };
 
+struct HttpResponse;
+
 struct HttpRequest {
   std::string method = "GET";
   std::string url;                      // absolute: scheme://host[:port]/path?query (path and query already encoded)
@@ -50,6 +52,10 @@ struct HttpRequest {
   std::function<bool()> body_rewind;
   std::optional<std::uint64_t> body_size;  // Content-Length for a streamed body
   std::string payload_hash;             // for SigV4; empty = sha256 of body, or UNSIGNED-PAYLOAD when streamed
+  // With a sink: called once per attempt for a 2xx response, with its status and headers,
+  // before the first body byte reaches the sink (not called for an empty body). An error
+  // aborts the transfer and is returned as is (e.g. too_large for a Content-Length over a cap).
+  std::function<Status(const HttpResponse&)> on_response_headers;
 };
 
 struct HttpResponse {
