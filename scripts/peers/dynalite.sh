@@ -24,7 +24,8 @@ stop() {
   if [[ -f "$pid_file" ]]; then
     local pid
     pid="$(cat "$pid_file")"
-    if kill -0 "$pid" 2>/dev/null; then
+    # Only the dynalite this script started: a stale pid file must not kill whatever reuses the pid.
+    if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q dynalite; then
       kill "$pid" 2>/dev/null || true
       for _ in $(seq 50); do
         kill -0 "$pid" 2>/dev/null || break

@@ -35,6 +35,8 @@ class Catalog {
   virtual Result<ImageRecord> get(const std::string& image_id) = 0;
   // Newest upload first; paginated.
   virtual Result<RecordPage> query_by_upload_date(const DateQuery& query) = 0;
+  // Every record with this status, each once across the pages; the order is the
+  // implementation's (SQLite: newest first; DynamoDB: table order, see dynamo_catalog.hpp).
   virtual Result<RecordPage> query_by_status(RecordStatus status, int limit = 50, const std::string& page_token = {}) = 0;
   // Deleting a missing record succeeds.
   virtual Status remove(const std::string& image_id) = 0;

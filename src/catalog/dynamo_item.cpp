@@ -71,7 +71,9 @@ Result<nlohmann::json> from_attribute_value(const nlohmann::json& attribute, int
   using nlohmann::json;
   if (depth > kMaxAttributeDepth) return bad_item("nested too deeply");
   if (!attribute.is_object() || attribute.size() != 1) return bad_item("an attribute value must have one type");
-  const auto& [type, v] = *attribute.items().begin();
+  const auto first = attribute.begin();
+  const std::string& type = first.key();
+  const nlohmann::json& v = first.value();
   if (type == "S") {
     if (!v.is_string()) return bad_item("S is not a string");
     return v;

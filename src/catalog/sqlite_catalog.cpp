@@ -196,6 +196,9 @@ struct SqliteCatalog::Impl {
     Lease(Impl& impl, std::unique_ptr<Connection> conn) : impl_(impl), conn_(std::move(conn)) {}
     ~Lease() {
       if (!conn_) return;
+      // A connection left inside a transaction (a failed ROLLBACK) is closed, not reused: the
+      // next caller would otherwise run inside someone else's transaction.
+      if (sqlite3_get_autocommit(conn_->db.get()) == 0) return;
       std::lock_guard lock(impl_.mutex);
       if (impl_.idle.size() < impl_.options.max_idle_connections) impl_.idle.push_back(std::move(conn_));
     }
