@@ -94,10 +94,18 @@ inline std::string json_escape(std::string_view s) {
   out.reserve(s.size() + 2);
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -162,17 +170,16 @@ inline int run(std::string_view tool, int argc, char** argv, const WorkFn& work)
     if (!s.error.empty()) ++failed;
     if (opt.quiet) continue;
     std::string line = R"({"tool":")" + json_escape(tool) + R"(","file":")" +
-                       json_escape(inputs[s.input].path) + R"(","ms":)" + std::to_string(s.ms) +
-                       R"(,"ok":)" + (s.error.empty() ? "true" : "false");
+                       json_escape(inputs[s.input].path) + R"(","ms":)" + std::to_string(s.ms) + R"(,"ok":)" +
+                       (s.error.empty() ? "true" : "false");
     if (!s.error.empty()) line += R"(,"error":")" + json_escape(s.error) + "\"";
     std::puts((line + "}").c_str());
   }
-  std::printf(
-      R"({"tool":"%s","summary":true,"threads":%u,"repeat":%u,"images":%zu,"ok":%zu,"failed":%zu,)"
-      R"("wall_s":%.6f,"cpu_s":%.6f,"images_per_s":%.3f})"
-      "\n",
-      json_escape(tool).c_str(), opt.threads, opt.repeat, total, total - failed, failed, wall_s, cpu_s,
-      wall_s > 0 ? static_cast<double>(total) / wall_s : 0.0);
+  std::printf(R"({"tool":"%s","summary":true,"threads":%u,"repeat":%u,"images":%zu,"ok":%zu,"failed":%zu,)"
+              R"("wall_s":%.6f,"cpu_s":%.6f,"images_per_s":%.3f})"
+              "\n",
+              json_escape(tool).c_str(), opt.threads, opt.repeat, total, total - failed, failed, wall_s,
+              cpu_s, wall_s > 0 ? static_cast<double>(total) / wall_s : 0.0);
   return 0;
 }
 

@@ -2,9 +2,12 @@
 // scaling, the same shrink-on-load libvips and sharp use for JPEG). No resize to 128 px, no
 // colour management, no encode: no thumbnailer can beat this on a JPEG, so it is the bound the
 // others are read against. JPEG files only.
-#include <csetjmp>
-#include <cstdio>
+// clang-format off
+#include <cstdio>  // jpeglib.h uses FILE and size_t without including their headers
 #include <jpeglib.h>
+// clang-format on
+
+#include <csetjmp>
 #include <string>
 #include <string_view>
 #include <vector>
