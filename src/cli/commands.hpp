@@ -17,5 +17,8 @@ Command add_thumbnail_command(CLI::App& app);
 Command add_probe_command(CLI::App& app);
 Command add_catalog_command(CLI::App& app);
 Command add_serve_command(CLI::App& app);
+Command add_images_command(CLI::App& app);
+Command add_retry_command(CLI::App& app);
+Command add_reprocess_command(CLI::App& app);
 
 }  // namespace thumbflow::cli

@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
       thumbflow::cli::add_probe_command(app),
       thumbflow::cli::add_catalog_command(app),
       thumbflow::cli::add_serve_command(app),
+      thumbflow::cli::add_images_command(app),
+      thumbflow::cli::add_retry_command(app),
+      thumbflow::cli::add_reprocess_command(app),
   };
 
   CLI11_PARSE(app, argc, argv);

@@ -1,4 +1,6 @@
-// thumbflow serve: the local S3-compatible endpoint over a data folder, until SIGINT/SIGTERM.
+// thumbflow serve: the local home in one process until SIGINT/SIGTERM: the S3-compatible
+// endpoint over a data folder, the durable queue, the self-scaling workers running the
+// pipeline, the catalog, and the console port (notification receiver).
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/file.h>
@@ -11,6 +13,8 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "cli/embedded_runtime.hpp"
+#include "cli/home.hpp"
 #include "server/s3_auth.hpp"
 #include "server/s3_server.hpp"
 
@@ -19,9 +23,28 @@ namespace {
 
 struct ServeOptions {
   std::string data;
-  std::string s3_listen = "127.0.0.1:9000";
+  std::string config;
+  std::string s3_listen;
+  std::string console_listen;
   bool log_requests = false;
 };
+
+// "HOST:PORT" (IPv6 hosts in brackets) -> host, port; false when malformed.
+bool split_listen(const std::string& text, std::string& host, int& port) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  host = text.substr(0, colon);
+  try {
+    std::size_t used = 0;
+    port = std::stoi(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1) return false;
+  } catch (const std::exception&) {
+    return false;
+  }
+  if (port < 0 || port > 65535) return false;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return !host.empty();
+}
 
 // One process owns a data folder (LocalStore's per-key locks are in-process).
 class FolderLock {
@@ -39,19 +62,24 @@ class FolderLock {
 };
 
 int serve(const ServeOptions& o) {
-  const auto colon = o.s3_listen.rfind(':');
-  std::string host = colon == std::string::npos ? o.s3_listen : o.s3_listen.substr(0, colon);
-  int port = 0;
-  try {
-    port = std::stoi(o.s3_listen.substr(colon + 1));
-  } catch (const std::exception&) {
-    port = -1;
-  }
-  if (colon == std::string::npos || host.empty() || port < 0 || port > 65535) {
-    std::cerr << "thumbflow serve: --s3-listen must be HOST:PORT, got '" << o.s3_listen << "'\n";
+  auto cfg = load_config(o.config, o.data);
+  if (!cfg) {
+    std::cerr << "thumbflow serve: " << cfg.error().message << "\n";
     return 2;
   }
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (!o.s3_listen.empty()) cfg->server.s3_listen = o.s3_listen;
+  if (!o.console_listen.empty()) cfg->server.console_listen = o.console_listen;
+  std::string host, console_host;
+  int port = 0, console_port = 0;
+  if (!split_listen(cfg->server.s3_listen, host, port)) {
+    std::cerr << "thumbflow serve: --s3-listen must be HOST:PORT, got '" << cfg->server.s3_listen << "'\n";
+    return 2;
+  }
+  if (!split_listen(cfg->server.console_listen, console_host, console_port)) {
+    std::cerr << "thumbflow serve: --console-listen must be HOST:PORT, got '" << cfg->server.console_listen << "'\n";
+    return 2;
+  }
+  const std::string data = cfg->server.data;
 
   // Signals are taken by sigwait below; block them before any thread starts so none inherits them.
   sigset_t signals;
@@ -60,13 +88,13 @@ int serve(const ServeOptions& o) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  if (auto st = server::prepare_data_folder(o.data); !st) {
+  if (auto st = server::prepare_data_folder(data, cfg->server.bucket); !st) {
     std::cerr << "thumbflow serve: " << st.error().describe() << "\n";
     return 1;
   }
-  FolderLock lock(o.data + "/.lock");
+  FolderLock lock(data + "/.lock");
   if (!lock.acquire()) {
-    std::cerr << "thumbflow serve: " << o.data << " is in use by another thumbflow process (" << o.data
+    std::cerr << "thumbflow serve: " << data << " is in use by another thumbflow process (" << data
               << "/.lock)\n";
     return 1;
   }
@@ -75,7 +103,7 @@ int serve(const ServeOptions& o) {
     std::cerr << "thumbflow serve: " << env_key.error().message << "\n";
     return 2;
   }
-  auto creds = server::load_or_create_credentials(o.data, *env_key);
+  auto creds = server::load_or_create_credentials(data, *env_key);
   if (!creds) {
     std::cerr << "thumbflow serve: " << creds.error().describe() << "\n";
     return 1;
@@ -84,9 +112,30 @@ int serve(const ServeOptions& o) {
   config.host = host;
   config.port = port;
   config.log_requests = o.log_requests;
-  server::S3Server s3(o.data, server::KeyRing({creds->key}), config);
+  server::S3Server s3(data, server::KeyRing({creds->key}), config);
+
+  // The processing half. With storage.kind = local the pipeline shares the endpoint's store, so
+  // both go through the same per-key locks.
+  auto home = open_home(*cfg);
+  if (!home) {
+    std::cerr << "thumbflow serve: " << home.error().describe() << "\n";
+    return 1;
+  }
+  storage::ObjectStore& store = cfg->storage.kind == "local" ? s3.store() : *home->store;
+  auto token = load_or_create_console_token(data);
+  if (!token) {
+    std::cerr << "thumbflow serve: " << token.error().describe() << "\n";
+    return 1;
+  }
+  EmbeddedRuntime runtime(*cfg, store, *home->catalog, *home->queue);
+  s3.on_object_created([&runtime](const ObjectCreated& ev) { return runtime.on_object_created(ev); });
+  if (auto st = runtime.start(console_host, console_port, *token); !st) {
+    std::cerr << "thumbflow serve: " << st.error().describe() << "\n";
+    return 1;
+  }
   if (auto st = s3.start(); !st) {
     std::cerr << "thumbflow serve: " << st.error().describe() << "\n";
+    runtime.stop();
     return 1;
   }
   const char* origin = creds->origin == server::LoadedCredentials::Origin::environment
@@ -96,17 +145,26 @@ int serve(const ServeOptions& o) {
                            : "from ";
   const bool file = creds->origin != server::LoadedCredentials::Origin::environment;
   const std::string endpoint = s3.endpoint();
-  std::cout << "thumbflow serve: S3 endpoint " << endpoint << " (data in " << o.data << ")\n"
+  std::cout << "thumbflow serve: S3 endpoint " << endpoint << " (data in " << data << ")\n"
             << "  access key  " << creds->key.access_key_id << "\n"
             << "  secret key  " << creds->key.secret_access_key << "\n"
             << "  keys        " << origin << (file ? creds->file.string() : std::string{}) << "\n"
-            << "  bucket      s3://" << server::kDefaultBucket << " (uploads/, thumbnails/)\n\n"
+            << "  bucket      s3://" << cfg->server.bucket << " (" << cfg->trigger.input_prefix << " -> "
+            << cfg->trigger.output_prefix << ")\n"
+            << "  console     http://" << console_host << ":" << runtime.console_port() << " (token " << *token
+            << "; POST /events takes S3 notifications)\n"
+            << "  catalog     " << cfg->catalog.kind << " table " << cfg->catalog.table << "; workers "
+            << cfg->workers.min << ".." << (cfg->workers.max ? std::to_string(cfg->workers.max) : std::string("cores"))
+            << "\n\n"
             << "Try it with the AWS CLI:\n"
             << "  export AWS_ACCESS_KEY_ID='" << creds->key.access_key_id << "' AWS_SECRET_ACCESS_KEY='"
             << creds->key.secret_access_key << "' AWS_DEFAULT_REGION=us-east-1\n"
             << "  aws configure set default.s3.addressing_style path\n"
-            << "  aws --endpoint-url " << endpoint << " s3 cp test-image.jpg s3://" << server::kDefaultBucket
-            << "/uploads/\n\n"
+            << "  aws --endpoint-url " << endpoint << " s3 cp test-image.jpg s3://" << cfg->server.bucket << "/"
+            << cfg->trigger.input_prefix << "\n"
+            << "  aws --endpoint-url " << endpoint << " s3 ls s3://" << cfg->server.bucket << "/"
+            << cfg->trigger.output_prefix << "\n"
+            << "  thumbflow images list --data " << data << "\n\n"
             << "Ctrl-C stops.\n"
             << std::flush;
 
@@ -115,7 +173,8 @@ int serve(const ServeOptions& o) {
   std::cout << "thumbflow serve: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
             << ", finishing requests in flight\n"
             << std::flush;
-  s3.stop();
+  s3.stop();       // no new uploads; every acknowledged one has its job
+  runtime.stop();  // jobs in progress finish; the rest wait in the queue for the next start
   std::cout << "thumbflow serve: stopped\n";
   return 0;
 }
@@ -125,14 +184,21 @@ int serve(const ServeOptions& o) {
 Command add_serve_command(CLI::App& app) {
   auto o = std::make_shared<ServeOptions>();
   auto* cmd = app.add_subcommand("serve", "Serve a local S3-compatible endpoint over a data folder");
-  cmd->add_option("--data", o->data, "Data folder (created if missing): buckets, objects, keys")->required();
-  cmd->add_option("--s3-listen", o->s3_listen, "Address of the S3 endpoint, HOST:PORT")
-      ->capture_default_str();
+  cmd->add_option("--data", o->data,
+                  "Data folder (created if missing): buckets, queue, catalog, keys (default: server.data, "
+                  "thumbflow-data)");
+  cmd->add_option("--config", o->config, "Configuration file (see thumbflow.example.toml)");
+  cmd->add_option("--s3-listen", o->s3_listen, "Address of the S3 endpoint, HOST:PORT (default 127.0.0.1:9000)");
+  cmd->add_option("--console-listen", o->console_listen,
+                  "Address of the console (POST /events, GET /healthz), HOST:PORT (default 127.0.0.1:9001)");
   cmd->add_flag("--log-requests", o->log_requests, "Print one line per request on stderr");
   cmd->footer(
       "Creates the bucket image-processing-local with uploads/ and thumbnails/, generates an access key on first "
       "start (DATA/.thumbflow/credentials.json, mode 0600) unless THUMBFLOW_ACCESS_KEY and THUMBFLOW_SECRET_KEY are "
-      "set, and serves path-style S3 with SigV4 until SIGINT or SIGTERM.");
+      "set, and serves path-style S3 with SigV4 until SIGINT or SIGTERM. Every upload under trigger.input_prefix "
+      "becomes a durable job before it is acknowledged; workers (workers.min..workers.max) write renditions under "
+      "trigger.output_prefix and a record in the catalog. Every setting of thumbflow.toml can also be given as "
+      "THUMBFLOW_<SECTION>_<FIELD>.");
   return {cmd, [o] { return serve(*o); }};
 }
 

@@ -141,7 +141,26 @@ ProcessResult Pipeline::record_failure(ImageRecord record, const Error& error) {
   return {Outcome::failed, record.image_id, error};
 }
 
-ProcessResult Pipeline::process(const ObjectCreated& ev, int attempt, bool last_attempt, bool force) {
+ProcessResult Pipeline::process(const ObjectCreated& event, int attempt, bool last_attempt, bool force) {
+  // The newest version wins: when the object changed since this event, process the version
+  // that is there now. Its own event may have been dropped as stale (events arrive out of
+  // order), so going through this one is what guarantees the last write is processed.
+  ObjectCreated ev = event;
+  for (int hop = 0;; ++hop) {
+    ProcessResult r = process_version(ev, attempt, last_attempt, force);
+    if (r.outcome != Outcome::superseded || hop == 3) return r;
+    auto now = store_.head(ev.ref());
+    if (!now) {
+      if (now.error().kind == ErrorKind::not_found) return process_version(ev, attempt, last_attempt, force);
+      return {Outcome::retry, r.image_id, now.error()};
+    }
+    ev.etag = now->etag;
+    ev.version_id = now->version_id;
+    ev.size = now->size;
+  }
+}
+
+ProcessResult Pipeline::process_version(const ObjectCreated& ev, int attempt, bool last_attempt, bool force) {
   const auto started = std::chrono::steady_clock::now();
   if (!config_.trigger.matches(ev.key)) return {Outcome::skipped, {}, std::nullopt};
   const std::string image_id = catalog::make_image_id(ev.bucket, ev.key, ev.version_or_etag());

@@ -77,7 +77,7 @@ enum class Outcome {
   failed,         // a failure record written (permanent error, or the last attempt)
   retry,          // a retryable error: nothing recorded, try again later
   skipped,        // the key does not trigger (outside the input prefix, or an output)
-  superseded,     // the object changed or vanished since the event; the newer event wins
+  superseded,     // the object kept changing while being fetched (after a few hops to the newest version)
 };
 std::string_view to_string(Outcome o);
 
@@ -100,6 +100,7 @@ class Pipeline {
   const PipelineConfig& config() const { return config_; }
 
  private:
+  ProcessResult process_version(const ObjectCreated& event, int attempt, bool last_attempt, bool force);
   ImageRecord base_record(const ObjectCreated& event, const std::string& image_id, int attempt) const;
   ProcessResult record_failure(ImageRecord record, const Error& error);
 

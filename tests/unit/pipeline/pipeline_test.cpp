@@ -179,10 +179,19 @@ TEST_F(PipelineTest, catalog_down_asks_for_a_retry_and_writes_nothing_twice) {
   EXPECT_EQ(catalog.size(), 1u);
 }
 
-TEST_F(PipelineTest, an_overwritten_object_is_superseded_and_a_deleted_one_recorded) {
+TEST_F(PipelineTest, an_event_for_an_overwritten_object_processes_the_newest_version) {
   auto first = upload_corpus("uploads/a.jpg", "mate_Storm.jpg");
-  upload_corpus("uploads/a.jpg", "mate_Blinds.jpg");  // overwritten before processing
-  EXPECT_EQ(pipeline.process(first, 1, false).outcome, Outcome::superseded);
+  auto second = upload_corpus("uploads/a.jpg", "mate_Blinds.jpg");  // overwritten before processing
+  auto r = pipeline.process(first, 1, false);
+  ASSERT_EQ(r.outcome, Outcome::processed);
+  EXPECT_EQ(r.image_id, catalog::make_image_id(second.bucket, second.key, second.etag));
+  EXPECT_EQ(catalog.get(r.image_id)->info->camera_model, "Canon EOS 350D DIGITAL");  // mate_Blinds' camera
+  // The newer version's own event then finds its record: one record for the key's final state.
+  EXPECT_EQ(pipeline.process(second, 1, false).outcome, Outcome::already_done);
+  EXPECT_EQ(catalog.size(), 1u);
+}
+
+TEST_F(PipelineTest, a_deleted_object_gets_a_failure_record) {
   auto gone = upload_corpus("uploads/b.jpg", "mate_Storm.jpg");
   ASSERT_TRUE(local.remove(gone.ref()).ok());
   auto r = pipeline.process(gone, 1, false);

@@ -1,0 +1,195 @@
+#include "cli/embedded_runtime.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <random>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cli/home.hpp"
+#include "events/event_decoder.hpp"
+#include "pipeline/vips_renderer.hpp"
+
+namespace thumbflow::cli {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+Result<std::string> load_or_create_console_token(const fs::path& data) {
+  if (const char* env = std::getenv("THUMBFLOW_CONSOLE_TOKEN"); env && *env) return std::string(env);
+  fs::path file = state_dir(data) / "console-token";
+  std::error_code ec;
+  if (fs::exists(file, ec)) {
+    std::ifstream in(file);
+    std::string token;
+    std::getline(in, token);
+    if (token.size() >= 16) return token;
+  }
+  std::random_device rd;
+  static const char* alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string token;
+  for (int i = 0; i < 40; ++i) token += alphabet[rd() % 36];
+  fs::create_directories(file.parent_path(), ec);
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return make_error(ErrorKind::io, "cannot write " + file.string());
+  std::string line = token + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::fchmod(fd, 0600);
+  ::close(fd);
+  if (!ok) return make_error(ErrorKind::io, "cannot write " + file.string());
+  return token;
+}
+
+namespace {
+
+pipeline::PipelineConfig pipeline_config(const config::Config& c) {
+  pipeline::PipelineConfig p;
+  p.trigger.input_prefix = c.trigger.input_prefix;
+  p.trigger.output_prefix = c.trigger.output_prefix;
+  p.trigger.suffixes = c.trigger.suffixes;
+  p.renditions = c.renditions;
+  p.limits = c.limits;
+  p.cache_control = c.cache_control;
+  return p;
+}
+
+pipeline::WorkerPoolOptions pool_options(const config::Config& c) {
+  pipeline::WorkerPoolOptions o;
+  o.min_workers = c.workers.min;
+  o.max_workers = c.workers.max;
+  o.idle_timeout = std::chrono::milliseconds(c.workers.idle_timeout_ms);
+  o.scale_up_age = std::chrono::milliseconds(c.workers.scale_up_age_ms);
+  o.max_attempts = c.workers.max_attempts;
+  return o;
+}
+
+}  // namespace
+
+struct EmbeddedRuntime::Impl {
+  Impl(const config::Config& c, storage::ObjectStore& store, catalog::Catalog& catalog, events::JobQueue& q)
+      : config(c),
+        queue(q),
+        pipeline(pipeline_config(c), store, catalog, renderer),
+        pool(q, pipeline, pool_options(c), [](const events::Job& job, const pipeline::ProcessResult& r) {
+          const std::string uri = job.event.ref().uri();
+          switch (r.outcome) {
+            case pipeline::Outcome::processed:
+              spdlog::info("processed {} (image {}, attempt {})", uri, r.image_id, job.attempts);
+              break;
+            case pipeline::Outcome::failed:
+              spdlog::warn("failed {}: {}", uri, r.error ? r.error->describe() : std::string("?"));
+              break;
+            case pipeline::Outcome::retry:
+              spdlog::warn("will retry {} (attempt {}): {}", uri, job.attempts,
+                           r.error ? r.error->describe() : std::string("?"));
+              break;
+            case pipeline::Outcome::already_done:
+              spdlog::info("duplicate event for {}: already processed", uri);
+              break;
+            case pipeline::Outcome::superseded:
+              spdlog::info("superseded {}: the object changed since the event", uri);
+              break;
+            case pipeline::Outcome::skipped:
+              break;
+          }
+        }) {}
+
+  config::Config config;
+  events::JobQueue& queue;
+  pipeline::VipsRenderer renderer;
+  pipeline::Pipeline pipeline;
+  pipeline::WorkerPool pool;
+  httplib::Server console;
+  std::thread console_thread;
+  int console_port = 0;
+  std::string token;
+};
+
+EmbeddedRuntime::EmbeddedRuntime(const config::Config& config, storage::ObjectStore& store, catalog::Catalog& catalog,
+                                 events::JobQueue& queue)
+    : impl_(std::make_unique<Impl>(config, store, catalog, queue)) {}
+
+EmbeddedRuntime::~EmbeddedRuntime() { stop(); }
+
+Status EmbeddedRuntime::on_object_created(const ObjectCreated& event) {
+  if (!impl_->pipeline.config().trigger.matches(event.key)) return ok_status();
+  auto outcome = impl_->queue.enqueue(event);
+  if (!outcome) {
+    spdlog::error("cannot queue {}: {}", event.ref().uri(), outcome.error().describe());
+    return outcome.error();
+  }
+  if (*outcome == events::EnqueueOutcome::enqueued) impl_->pool.notify();
+  return ok_status();
+}
+
+Status EmbeddedRuntime::start(const std::string& host, int port, const std::string& token) {
+  if (auto n = impl_->queue.recover_leases(); !n) {
+    return n.error();
+  } else if (*n > 0) {
+    spdlog::info("{} job(s) left in progress by the previous run are queued again", *n);
+  }
+  impl_->pool.start();
+  impl_->token = token;
+  auto& srv = impl_->console;
+  auto authorized = [this](const httplib::Request& req) {
+    const std::string bearer = "Bearer " + impl_->token;
+    return req.get_header_value("Authorization") == bearer ||
+           (req.has_param("token") && req.get_param_value("token") == impl_->token);
+  };
+  auto send_json = [](httplib::Response& res, int status, const json& body) {
+    res.status = status;
+    res.set_content(body.dump(), "application/json");
+  };
+  srv.set_payload_max_length(events::kMaxEventDocumentBytes);
+  srv.Get("/healthz", [this, send_json](const httplib::Request&, httplib::Response& res) {
+    auto g = impl_->pool.gauges();
+    send_json(res, 200, {{"status", "ok"}, {"workers", g.workers}, {"busy", g.busy}, {"queueDepth", g.queue_depth}});
+  });
+  // S3-style event notifications pushed by an S3 server (RGW's HTTP push endpoint, SNS-style
+  // bridges): decoded, filtered by the trigger, queued durably before the 200.
+  srv.Post("/events", [this, authorized, send_json](const httplib::Request& req, httplib::Response& res) {
+    if (!authorized(req)) return send_json(res, 401, {{"error", "missing or wrong console token"}});
+    auto doc = events::decode_event_document(req.body);
+    if (!doc) return send_json(res, 400, {{"error", doc.error().message}});
+    int queued = 0, ignored = 0;
+    std::vector<std::string> errors;
+    for (const auto& m : doc->messages) {
+      if (m.error) errors.push_back(m.error->message);
+      for (const auto& ev : m.objects) {
+        if (!impl_->pipeline.config().trigger.matches(ev.key)) {
+          ++ignored;
+          continue;
+        }
+        auto st = on_object_created(ev);
+        if (!st) return send_json(res, 503, {{"error", st.error().message}});
+        ++queued;
+      }
+    }
+    send_json(res, errors.empty() ? 200 : 400, {{"queued", queued}, {"ignored", ignored}, {"errors", errors}});
+  });
+  int bound = port == 0 ? srv.bind_to_any_port(host) : (srv.bind_to_port(host, port) ? port : -1);
+  if (bound < 0) {
+    impl_->pool.stop();
+    return make_error(ErrorKind::unavailable, "cannot listen on " + host + ":" + std::to_string(port) + " (console)");
+  }
+  impl_->console_port = bound;
+  impl_->console_thread = std::thread([this] { impl_->console.listen_after_bind(); });
+  return ok_status();
+}
+
+void EmbeddedRuntime::stop() {
+  if (impl_->console_thread.joinable()) {
+    impl_->console.stop();
+    impl_->console_thread.join();
+  }
+  impl_->pool.stop();
+}
+
+int EmbeddedRuntime::console_port() const { return impl_->console_port; }
+pipeline::PoolGauges EmbeddedRuntime::gauges() const { return impl_->pool.gauges(); }
+
+}  // namespace thumbflow::cli
