@@ -739,6 +739,11 @@ struct S3Server::Impl {
           v->compare(0, r.prefix.size(), r.prefix) == 0)
         o.start_after = *v + "\xFF";
     }
+    if (r.max_keys == 0) {
+      // Nothing asked for: an empty, complete page (a truncated one would have no token to go on).
+      if (!require_bucket(c)) return;
+      return send_xml(c, 200, list_objects_xml(r, owner));
+    }
     auto page = store.list(c.bucket, o);
     if (!page) {
       if (page.error().code == "InvalidArgument" && r.v2)
@@ -1157,6 +1162,7 @@ struct S3Server::Impl {
     if (auto v = c.q("delimiter")) r.delimiter = *v;
     if (auto v = c.q("key-marker")) r.key_marker = *v;
     if (auto v = c.q("upload-id-marker")) r.upload_id_marker = *v;
+    if (r.max_uploads == 0) return send_xml(c, 200, list_uploads_xml(r, owner));
     auto listing = multipart.list(c.bucket, r.prefix, r.delimiter, r.key_marker, r.upload_id_marker, r.max_uploads);
     if (!listing) return send_error(c, listing.error());
     for (const auto& u : listing->uploads) r.uploads.push_back({u.ref.key, u.upload_id, u.initiated});

@@ -428,6 +428,8 @@ TEST_F(S3Endpoint, serves_ranges_and_conditional_gets) {
   EXPECT_NE(missing->body.find("<Code>NoSuchKey</Code>"), std::string::npos);
   auto no_bucket = send("GET", "/no-such-bucket/x", "", {}, "", h);
   EXPECT_NE(no_bucket->body.find("<Code>NoSuchBucket</Code>"), std::string::npos);
+  auto none_asked = send("GET", "/" + kBucket, "list-type=2&max-keys=0", {}, "", h);
+  EXPECT_NE(none_asked->body.find("<IsTruncated>false</IsTruncated>"), std::string::npos) << none_asked->body;
   auto twice = send("PUT", "/" + kBucket, "", {}, "", h);
   EXPECT_EQ(twice->status, 409);
   EXPECT_NE(twice->body.find("BucketAlreadyOwnedByYou"), std::string::npos);
