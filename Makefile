@@ -3,15 +3,17 @@
 
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
+DATA ?= thumbflow-data
 DEMO_OUT ?= build/demo-thumbnails
 CORPUS ?= ../shared/corpus/public
 
-.PHONY: all deps deps-build build debug asan run test test-unit test-asan bench clean help
+.PHONY: all deps deps-build build debug asan run demo test test-unit test-asan bench clean help
 
 all: build
 
 help:
-	@echo "make run        install what is missing, build, thumbnail the demo images"
+	@echo "make run        install what is missing, build, start thumbflow serve (S3 endpoint, queue, workers, catalog)"
+	@echo "make demo       thumbnail the demo images with the command line, no server"
 	@echo "make test       install what is missing, build (release and asan), run every test"
 	@echo "make build      release build into build/release"
 	@echo "make test-asan  unit tests under ASan+UBSan"
@@ -35,7 +37,12 @@ asan: deps-build
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan -j $(JOBS)
 
+# The local home in the foreground: S3 endpoint on 127.0.0.1:9000, console on 127.0.0.1:9001,
+# data in $(DATA) with the bucket image-processing-local. Ctrl-C stops it cleanly.
 run: build
+	build/release/src/cli/thumbflow serve --data "$(DATA)"
+
+demo: build
 	@scripts/demo "$(CORPUS)" "$(DEMO_OUT)"
 
 # ASan+UBSan unit tests first, then every test of the release build, so the last lines
