@@ -74,7 +74,22 @@ die() {
   exit 1
 }
 
-ceph_cmd() { timeout 20 ceph -c "$conf" --connect-timeout 10 "$@"; }
+# The ceph CLI sometimes sends its first command before it has the monmap (the monitor logs
+# "handle_command on fsid 00000000-..." and the CLI says "EPERM: problem getting command
+# descriptions"). Every command used here is idempotent (osd create with a fixed uuid, crush
+# add/move), so retry a few times.
+ceph_cmd() {
+  local attempt out
+  for attempt in 1 2 3 4 5; do
+    if out="$(timeout 20 ceph -c "$conf" --connect-timeout 10 "$@" 2>>"$dir/log/ceph-cli.err")"; then
+      printf '%s\n' "$out"
+      return 0
+    fi
+    sleep 0.5
+  done
+  tail -n 3 "$dir/log/ceph-cli.err" >&2
+  return 1
+}
 
 run_daemon() {  # name, then the command; records the pid
   local name="$1"; shift
