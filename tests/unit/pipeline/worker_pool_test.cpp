@@ -71,7 +71,10 @@ TEST(WorkerPool, grows_under_a_burst_processes_everything_and_shrinks_when_idle)
   }, std::chrono::seconds(30)));
   EXPECT_GT(peak, 1u) << "the pool must grow under a burst";
   EXPECT_LE(peak, 4u);
-  EXPECT_EQ(pool.gauges().processed, static_cast<std::uint64_t>(n));
+  // The record is written before the worker acknowledges the job and counts it.
+  EXPECT_TRUE(wait_until([&] { return pool.gauges().processed == static_cast<std::uint64_t>(n); },
+                         std::chrono::seconds(5)))
+      << pool.gauges().processed;
   EXPECT_TRUE(wait_until([&] { return pool.gauges().workers == 1; }, std::chrono::seconds(5)))
       << "idle workers retire down to min (now " << pool.gauges().workers << ")";
   EXPECT_EQ(pool.gauges().queue_depth, 0);
