@@ -4,7 +4,9 @@
 
 #include "catalog/dynamo_catalog.hpp"
 #include "catalog/sqlite_catalog.hpp"
+#include "aws/credentials.hpp"
 #include "storage/local_store.hpp"
+#include "storage/s3_store.hpp"
 
 namespace thumbflow::cli {
 namespace fs = std::filesystem;
@@ -47,8 +49,21 @@ Result<std::unique_ptr<catalog::Catalog>> open_catalog(const config::Config& c, 
 
 Result<std::unique_ptr<storage::ObjectStore>> open_store(const config::Config& c, const fs::path& data) {
   if (c.storage.kind == "local") return std::unique_ptr<storage::ObjectStore>(std::make_unique<storage::LocalStore>(data));
-  return make_error(ErrorKind::invalid_argument,
-                    "configuration field 'storage.kind': s3 is not available in this build yet");
+  // Any S3-compatible endpoint; credentials and region the standard AWS way.
+  storage::S3Config s3;
+  s3.endpoint = c.storage.endpoint;
+  s3.path_style = c.storage.path_style;
+  if (!c.storage.region.empty()) {
+    s3.region = c.storage.region;
+  } else if (auto region = aws::resolve_region(); region && !region->empty()) {
+    s3.region = *region;
+  }
+  auto creds = aws::resolve_credentials();
+  if (!creds) return creds.error();
+  s3.credentials = *creds;
+  auto store = storage::S3Store::create(s3);
+  if (!store) return store.error();
+  return std::unique_ptr<storage::ObjectStore>(std::move(*store));
 }
 
 }  // namespace
