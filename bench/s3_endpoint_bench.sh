@@ -56,8 +56,11 @@ out="$build/s3_endpoint_bench.json"
 : > "$out"
 
 tport=$(free_port)
+cport=$(free_port)
+# Keys under bench/ are outside the trigger prefix (uploads/): no thumbnail jobs, the endpoint alone.
 THUMBFLOW_ACCESS_KEY=$key THUMBFLOW_SECRET_KEY=$secret \
-  "$thumbflow" serve --data "$work/thumbflow" --s3-listen "127.0.0.1:$tport" > "$work/thumbflow.log" 2>&1 &
+  "$thumbflow" serve --data "$work/thumbflow" --s3-listen "127.0.0.1:$tport" --console-listen "127.0.0.1:$cport" \
+  > "$work/thumbflow.log" 2>&1 &
 pids+=($!)
 wait_port "$tport"
 
