@@ -169,7 +169,7 @@ TEST_F(EmbeddedHome, kill_9_during_200_uploads_loses_nothing_and_doubles_nothing
   // Whatever the CLI could not upload while the server was down goes up now.
   auto sync = aws({"s3", "sync", "--quiet", up.string(), dst});
   ASSERT_EQ(sync.exit_code, 0) << sync.err;
-  ASSERT_TRUE(wait_for_records(200, std::chrono::seconds(180))) << records().size();
+  ASSERT_TRUE(wait_for_records(200, std::chrono::seconds(420))) << records().size();
   std::this_thread::sleep_for(std::chrono::seconds(1));
   auto recs = records();
   EXPECT_EQ(recs.size(), 200u) << "one record per upload";
