@@ -15,6 +15,7 @@
 #include "catalog/catalog_rules.hpp"
 #include "catalog/sqlite_schema.hpp"
 #include "core/json.hpp"
+#include "sqlite/sqlite.hpp"
 
 namespace thumbflow::catalog {
 namespace {
@@ -181,10 +182,10 @@ struct SqliteCatalog::Impl {
     // stored in the file, so this only does work the first time. synchronous=NORMAL is durable
     // across application crashes in WAL mode; a power cut may lose the last transactions, which
     // the pipeline redoes (records are idempotent upserts keyed by a deterministic imageId).
-    for (const char* pragma : {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL"}) {
-      rc = sqlite3_exec(db.get(), pragma, nullptr, nullptr, nullptr);
-      if (rc != SQLITE_OK) return error(db.get(), rc, std::string("cannot set ") + pragma);
-    }
+    rc = sqlite::enable_wal(db.get(), options.busy_timeout);
+    if (rc != SQLITE_OK) return error(db.get(), rc, "cannot set PRAGMA journal_mode = WAL");
+    rc = sqlite3_exec(db.get(), "PRAGMA synchronous = NORMAL", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return error(db.get(), rc, "cannot set PRAGMA synchronous = NORMAL");
     auto conn = std::make_unique<Connection>();
     conn->db = std::move(db);
     return conn;

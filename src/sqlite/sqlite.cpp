@@ -1,6 +1,21 @@
 #include "sqlite/sqlite.hpp"
 
+#include <algorithm>
+#include <thread>
+
 namespace thumbflow::sqlite {
+
+int enable_wal(sqlite3* db, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto pause = std::chrono::milliseconds(1);
+  for (;;) {
+    int rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL;", nullptr, nullptr, nullptr);
+    if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) return rc;
+    if (std::chrono::steady_clock::now() + pause > deadline) return rc;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+  }
+}
 
 Result<std::unique_ptr<Db>> Db::open(const std::filesystem::path& path, const OpenOptions& opts) {
   sqlite3* raw = nullptr;
@@ -16,7 +31,7 @@ Result<std::unique_ptr<Db>> Db::open(const std::filesystem::path& path, const Op
   sqlite3_busy_timeout(raw, static_cast<int>(opts.busy_timeout.count()));
   sqlite3_extended_result_codes(raw, 1);
   if (!opts.read_only) {
-    if (auto st = db->exec("PRAGMA journal_mode=WAL;"); !st) return st.error();
+    if (enable_wal(raw, opts.busy_timeout) != SQLITE_OK) return db->last_error("cannot switch to WAL");
   }
   if (auto st = db->exec(opts.synchronous_full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;"); !st)
     return st.error();

@@ -26,6 +26,12 @@ struct OpenOptions {
 
 class Stmt;
 
+// Switches a read-write connection to WAL. The switch takes an exclusive lock, and when several
+// processes open a brand-new file at once SQLite answers SQLITE_BUSY at once instead of calling
+// the busy handler (waiting could deadlock two readers upgrading together), so this retries
+// with a short sleep until `timeout` is spent. Returns the SQLite result code.
+int enable_wal(sqlite3* db, std::chrono::milliseconds timeout);
+
 class Db {
  public:
   static Result<std::unique_ptr<Db>> open(const std::filesystem::path& path, const OpenOptions& opts = {});
