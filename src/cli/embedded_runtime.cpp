@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <random>
 
@@ -13,6 +14,7 @@
 
 #include "cli/home.hpp"
 #include "events/event_decoder.hpp"
+#include "pipeline/reconcile.hpp"
 #include "pipeline/vips_renderer.hpp"
 
 namespace thumbflow::cli {
@@ -70,8 +72,10 @@ pipeline::WorkerPoolOptions pool_options(const config::Config& c) {
 }  // namespace
 
 struct EmbeddedRuntime::Impl {
-  Impl(const config::Config& c, storage::ObjectStore& store, catalog::Catalog& catalog, events::JobQueue& q)
+  Impl(const config::Config& c, storage::ObjectStore& s, catalog::Catalog& cat, events::JobQueue& q)
       : config(c),
+        store(s),
+        catalog(cat),
         queue(q),
         pipeline(pipeline_config(c), store, catalog, renderer),
         pool(q, pipeline, pool_options(c), [](const events::Job& job, const pipeline::ProcessResult& r) {
@@ -98,13 +102,44 @@ struct EmbeddedRuntime::Impl {
           }
         }) {}
 
+  // Catch-up at start (see pipeline/reconcile.hpp): uploads stored but never queued (a kill
+  // between the two, files copied into the folder while the server was down) are queued now.
+  void catch_up() {
+    auto buckets = store.list_buckets();
+    if (!buckets) {
+      spdlog::error("catch-up: cannot list buckets: {}", buckets.error().describe());
+      return;
+    }
+    auto announce = [this](const ObjectCreated& ev) -> Result<bool> {
+      auto outcome = queue.enqueue(ev);
+      if (!outcome) return outcome.error();
+      if (*outcome == events::EnqueueOutcome::enqueued) pool.notify();
+      return *outcome == events::EnqueueOutcome::enqueued;
+    };
+    for (const auto& b : *buckets) {
+      auto report = pipeline::reconcile(store, catalog, pipeline.config().trigger, b.name, announce, &stopping);
+      if (!report) {
+        spdlog::error("catch-up of s3://{}: {}", b.name, report.error().describe());
+        continue;
+      }
+      if (report->queued > 0)
+        spdlog::warn("catch-up of s3://{}: {} upload(s) had no record and no job; queued now", b.name, report->queued);
+      else
+        spdlog::info("catch-up of s3://{}: {} upload(s), every one recorded or queued", b.name, report->scanned);
+    }
+  }
+
   config::Config config;
+  storage::ObjectStore& store;
+  catalog::Catalog& catalog;
   events::JobQueue& queue;
   pipeline::VipsRenderer renderer;
   pipeline::Pipeline pipeline;
   pipeline::WorkerPool pool;
   httplib::Server console;
   std::thread console_thread;
+  std::thread catch_up_thread;
+  std::atomic<bool> stopping{false};
   int console_port = 0;
   std::string token;
 };
@@ -178,10 +213,13 @@ Status EmbeddedRuntime::start(const std::string& host, int port, const std::stri
   }
   impl_->console_port = bound;
   impl_->console_thread = std::thread([this] { impl_->console.listen_after_bind(); });
+  impl_->catch_up_thread = std::thread([this] { impl_->catch_up(); });
   return ok_status();
 }
 
 void EmbeddedRuntime::stop() {
+  impl_->stopping = true;
+  if (impl_->catch_up_thread.joinable()) impl_->catch_up_thread.join();
   if (impl_->console_thread.joinable()) {
     impl_->console.stop();
     impl_->console_thread.join();

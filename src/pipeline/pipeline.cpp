@@ -60,9 +60,10 @@ std::string rendition_key(const TriggerConfig& trigger, const RenditionSpec& spe
   return out;
 }
 
-std::string now_iso8601() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+std::string now_iso8601() { return iso8601(std::chrono::system_clock::now()); }
+
+std::string iso8601(std::chrono::system_clock::time_point at) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
   std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);

@@ -70,6 +70,7 @@ std::string rendition_key(const TriggerConfig& trigger, const RenditionSpec& spe
 // forms S3 senders use; empty when it cannot be read.
 std::string normalize_event_time(const std::string& text);
 std::string now_iso8601();
+std::string iso8601(std::chrono::system_clock::time_point at);
 
 enum class Outcome {
   processed,      // renditions and a processed record written

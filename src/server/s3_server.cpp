@@ -314,8 +314,8 @@ struct S3Server::Impl {
     return buf;
   }
 
-  void emit_created(const ObjectRef& ref, std::uint64_t size, const std::string& etag, std::string_view name) {
-    if (!hook) return;
+  Status emit_created(const ObjectRef& ref, std::uint64_t size, const std::string& etag, std::string_view name) {
+    if (!hook) return ok_status();
     ObjectCreated e;
     e.bucket = ref.bucket;
     e.key = ref.key;
@@ -325,11 +325,17 @@ struct S3Server::Impl {
     e.event_time = format_iso8601(Clock::now());
     e.event_name = std::string(name);
     e.source = "thumbflow";
+    Status st = ok_status();
     try {
-      hook(e);
+      st = hook(e);
     } catch (const std::exception& ex) {
-      std::cerr << "thumbflow serve: object-created hook failed for " << ref.uri() << ": " << ex.what() << "\n";
+      st = make_error(ErrorKind::internal, ex.what());
     }
+    if (st) return st;
+    std::cerr << "thumbflow serve: " << ref.uri() << " is stored but its processing could not be queued: "
+              << st.error().describe() << "\n";
+    return make_error(ErrorKind::unavailable, "The object " + ref.key +
+                                                  " was stored but its processing could not be queued; retry the request");
   }
 
   void send_xml(Ctx& c, int status, std::string xml) {
@@ -835,10 +841,11 @@ struct S3Server::Impl {
     }
     if (!put->ok()) return send_error(c, put->error());
     const storage::PutResult& result = put->value();
+    if (auto st = emit_created(ref, body->value().size, result.etag, "ObjectCreated:Put"); !st)
+      return send_error(c, st.error());
     c.res.set_header("ETag", "\"" + result.etag + "\"");
     set_checksum_header(c, body->value());
     c.res.status = 200;
-    emit_created(ref, body->value().size, result.etag, "ObjectCreated:Put");
   }
 
   // Evaluates If-Match, If-None-Match, If-Modified-Since and If-Unmodified-Since (RFC 7232's
@@ -1037,9 +1044,10 @@ struct S3Server::Impl {
     }
     auto put = store.copy(*src, c.ref(), replace, *opts);
     if (!put) return send_error(c, put.error());
+    if (auto st = emit_created(c.ref(), meta->size, put->etag, "ObjectCreated:Copy"); !st)
+      return send_error(c, st.error());
     auto now = store.head(c.ref());
     send_xml(c, 200, copy_object_xml(put->etag, now ? now->last_modified : Clock::now()));
-    emit_created(c.ref(), meta->size, put->etag, "ObjectCreated:Copy");
   }
 
   // ---- multipart -------------------------------------------------------------------------------
@@ -1121,8 +1129,9 @@ struct S3Server::Impl {
     auto put = multipart.complete(*id, c.ref(), *parts, &size);
     if (!put) return send_error(c, put.error());
     const std::string location = endpoint() + "/" + aws::uri_encode(c.bucket, true) + "/" + aws::uri_encode(c.key, false);
+    if (auto st = emit_created(c.ref(), size, put->etag, "ObjectCreated:CompleteMultipartUpload"); !st)
+      return send_error(c, st.error());
     send_xml(c, 200, complete_multipart_xml(location, c.bucket, c.key, put->etag));
-    emit_created(c.ref(), size, put->etag, "ObjectCreated:CompleteMultipartUpload");
   }
 
   void abort_upload(Ctx& c) {

@@ -62,8 +62,10 @@ struct S3ServerConfig {
 };
 
 // Called after each completed PutObject, CompleteMultipartUpload and CopyObject, on the thread
-// that served the request, before the response is sent. source is "thumbflow".
-using ObjectCreatedHook = std::function<void(const ObjectCreated&)>;
+// that served the request, before the response is sent. source is "thumbflow". An error (the
+// job could not be made durable) turns the success into 503 ServiceUnavailable: the object is
+// stored, and the client's retry of the same request announces it again.
+using ObjectCreatedHook = std::function<Status(const ObjectCreated&)>;
 
 class S3Server {
  public:

@@ -183,4 +183,32 @@ TEST_F(EmbeddedHome, kill_9_during_200_uploads_loses_nothing_and_doubles_nothing
   EXPECT_EQ(std::count(ls.out.begin(), ls.out.end(), '\n'), 200);
 }
 
+TEST_F(EmbeddedHome, files_copied_into_the_data_folder_while_stopped_are_processed_at_the_next_start) {
+  // An upload stored but never queued (the server killed between the two), or a file dropped
+  // into the folder by hand while the server was down: the catch-up at start finds it.
+  server->signal(SIGTERM);
+  server->wait();
+  const fs::path uploads = data / kBucket / "uploads" / "dropped";
+  fs::create_directories(uploads);
+  fs::copy_file(test::corpus_dir() / "skimage_coins.png", uploads / "coins.png");
+  fs::copy_file(test::corpus_dir() / "skimage_truncated.jpg", uploads / "cut.jpg");
+  start();
+  ASSERT_TRUE(wait_for_records(2, std::chrono::seconds(60))) << records().size() << "\n" << server->err();
+  std::map<std::string, json> by_key;
+  for (auto& r : records()) by_key[r["originalImage"].get<std::string>()] = r;
+  EXPECT_EQ(by_key["uploads/dropped/coins.png"]["status"], "processed");
+  EXPECT_EQ(by_key["uploads/dropped/cut.jpg"]["status"], "failed");
+  const std::string log = server->out() + server->err();
+  EXPECT_NE(log.find("had no record and no job"), std::string::npos) << log;
+  // A second start finds nothing more to do and makes no second record.
+  server->signal(SIGTERM);
+  server->wait();
+  start();
+  ASSERT_TRUE(test::eventually(
+      [&] { return (server->out() + server->err()).find("every one recorded or queued") != std::string::npos; },
+      std::chrono::seconds(30)))
+      << server->out() << server->err();
+  EXPECT_EQ(records().size(), 2u);
+}
+
 }  // namespace thumbflow

@@ -48,9 +48,14 @@ class S3Endpoint : public ::testing::Test {
     ASSERT_TRUE(prepare_data_folder(data_dir()));
     config.port = 0;
     server_ = std::make_unique<S3Server>(data_dir(), KeyRing({key_}), config);
-    server_->on_object_created([this](const ObjectCreated& e) {
+    server_->on_object_created([this](const ObjectCreated& e) -> Status {
       std::lock_guard lock(events_mutex_);
+      if (hook_failures_ > 0) {
+        --hook_failures_;
+        return make_error(ErrorKind::unavailable, "the queue is full (test)");
+      }
       events_.push_back(e);
+      return ok_status();
     });
     ASSERT_TRUE(server_->start());
     std::ofstream(dir_.path() / "aws-config") << "[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n";
@@ -124,6 +129,7 @@ class S3Endpoint : public ::testing::Test {
   std::unique_ptr<S3Server> server_;
   std::mutex events_mutex_;
   std::vector<ObjectCreated> events_;
+  int hook_failures_ = 0;  // the hook refuses this many events before accepting again
   std::string last_signature_;
 };
 
@@ -480,6 +486,32 @@ TEST_F(S3Endpoint, reports_created_objects_to_the_hook_in_sequencer_order) {
   EXPECT_EQ(e[1].bucket, kBucket);
   EXPECT_LT(compare_sequencers(e[0].sequencer, e[1].sequencer), 0);
   EXPECT_EQ(*server_->store().get_bytes({kBucket, "uploads/b.jpg"}), "abc");
+}
+
+TEST_F(S3Endpoint, an_upload_whose_job_cannot_be_queued_is_refused_with_503_and_the_retry_is_announced) {
+  const std::string h = std::string(aws::kUnsignedPayload);
+  {
+    std::lock_guard lock(events_mutex_);
+    hook_failures_ = 1;
+  }
+  auto refused = send("PUT", "/" + kBucket + "/uploads/a.jpg", "", {}, "abc", h);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_NE(refused->body.find("<Code>ServiceUnavailable</Code>"), std::string::npos) << refused->body;
+  EXPECT_NE(refused->body.find("uploads/a.jpg"), std::string::npos) << refused->body;
+  EXPECT_TRUE(events().empty());
+  // The AWS CLI retries a 503 by itself; the retried PUT is announced once.
+  {
+    std::lock_guard lock(events_mutex_);
+    hook_failures_ = 1;
+  }
+  const fs::path f = work("photo.jpg");
+  std::ofstream(f) << "not really a photo";
+  auto cp = aws({"s3", "cp", f.string(), "s3://" + kBucket + "/uploads/photo.jpg"});
+  ASSERT_EQ(cp.exit_code, 0) << show(cp);
+  auto e = events();
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0].key, "uploads/photo.jpg");
 }
 
 }  // namespace
