@@ -211,4 +211,24 @@ TEST_F(EmbeddedHome, files_copied_into_the_data_folder_while_stopped_are_process
   EXPECT_EQ(records().size(), 2u);
 }
 
+TEST_F(EmbeddedHome, sigterm_mid_run_exits_cleanly_and_the_next_start_finishes_every_upload) {
+  fs::path up = tmp.path() / "burst";
+  fs::create_directories(up);
+  std::string coins = test::read_bytes(test::corpus_dir() / "skimage_coins.png");
+  for (int i = 0; i < 40; ++i) test::write_bytes(up / ("img" + std::to_string(i) + ".png"), coins);
+  auto cp = aws({"s3", "cp", "--recursive", "--quiet", up.string(), std::string("s3://") + kBucket + "/uploads/burst/"});
+  ASSERT_EQ(cp.exit_code, 0) << cp.err;
+  // Every upload was acknowledged, so each has a durable job; stop while they are processed.
+  server->signal(SIGTERM);
+  EXPECT_EQ(server->wait(), 0) << server->out() << server->err();
+  EXPECT_NE(server->out().find("thumbflow serve: stopped"), std::string::npos) << server->out();
+  const auto before = records().size();
+  start();
+  ASSERT_TRUE(wait_for_records(40, std::chrono::seconds(180))) << records().size();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  auto recs = records();
+  EXPECT_EQ(recs.size(), 40u) << before << " were done before SIGTERM";
+  for (auto& r : recs) EXPECT_EQ(r["status"], "processed") << r.dump();
+}
+
 }  // namespace thumbflow
