@@ -104,11 +104,19 @@ struct EmbeddedRuntime::Impl {
 
   // Catch-up at start (see pipeline/reconcile.hpp): uploads stored but never queued (a kill
   // between the two, files copied into the folder while the server was down) are queued now.
+  // Every bucket of the data folder when the endpoint is the store (its hook triggers for any
+  // bucket); only server.bucket on a shared S3 service, whose other buckets are not ours.
   void catch_up() {
-    auto buckets = store.list_buckets();
-    if (!buckets) {
-      spdlog::error("catch-up: cannot list buckets: {}", buckets.error().describe());
-      return;
+    std::vector<std::string> names;
+    if (config.storage.kind == "local") {
+      auto buckets = store.list_buckets();
+      if (!buckets) {
+        spdlog::error("catch-up: cannot list buckets: {}", buckets.error().describe());
+        return;
+      }
+      for (const auto& b : *buckets) names.push_back(b.name);
+    } else {
+      names.push_back(config.server.bucket);
     }
     auto announce = [this](const ObjectCreated& ev) -> Result<bool> {
       auto outcome = queue.enqueue(ev);
@@ -116,16 +124,16 @@ struct EmbeddedRuntime::Impl {
       if (*outcome == events::EnqueueOutcome::enqueued) pool.notify();
       return *outcome == events::EnqueueOutcome::enqueued;
     };
-    for (const auto& b : *buckets) {
-      auto report = pipeline::reconcile(store, catalog, pipeline.config().trigger, b.name, announce, &stopping);
+    for (const auto& name : names) {
+      auto report = pipeline::reconcile(store, catalog, pipeline.config().trigger, name, announce, &stopping);
       if (!report) {
-        spdlog::error("catch-up of s3://{}: {}", b.name, report.error().describe());
+        spdlog::error("catch-up of s3://{}: {}", name, report.error().describe());
         continue;
       }
       if (report->queued > 0)
-        spdlog::warn("catch-up of s3://{}: {} upload(s) had no record and no job; queued now", b.name, report->queued);
+        spdlog::warn("catch-up of s3://{}: {} upload(s) had no record and no job; queued now", name, report->queued);
       else
-        spdlog::info("catch-up of s3://{}: {} upload(s), every one recorded or queued", b.name, report->scanned);
+        spdlog::info("catch-up of s3://{}: {} upload(s), every one recorded or queued", name, report->scanned);
     }
   }
 
