@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <type_traits>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -111,6 +114,37 @@ const std::vector<Field>& fields() {
         UINT("workers.backoff_base_ms", workers.backoff_base_ms, 86'400'000ULL),
         UINT("workers.backoff_max_ms", workers.backoff_max_ms, 86'400'000ULL),
         STR("output.cache_control", cache_control),
+        BOOL("alarms.enabled", alarms.enabled),
+        UINT("alarms.evaluation_interval_ms", alarms.evaluation_interval_ms, 86'400'000ULL),
+        UINT("alarms.recent_failures", alarms.recent_failures, 1000),
+        UINT("alarms.max_datapoints", alarms.max_datapoints, 10'000'000ULL),
+        UINT("alarms.history_limit", alarms.history_limit, 10'000'000ULL),
+        UINT("notify.max_attempts", notify.max_attempts, 100),
+        UINT("notify.backoff_base_ms", notify.backoff_base_ms, 86'400'000ULL),
+        UINT("notify.backoff_max_ms", notify.backoff_max_ms, 86'400'000ULL),
+        UINT("notify.queue_capacity", notify.queue_capacity, 1'000'000ULL),
+        UINT("notify.timeout_ms", notify.timeout_ms, 3'600'000ULL),
+        STR("notify.email.url", notify.email.url),
+        STR("notify.email.starttls", notify.email.starttls),
+        BOOL("notify.email.verify_tls", notify.email.verify_tls),
+        STR("notify.email.username", notify.email.username),
+        STR("notify.email.password", notify.email.password),
+        STR("notify.email.from", notify.email.from),
+        Field{"notify.email.to", Type::list,
+              [](Config& c, const std::string& text) {
+                c.notify.email.to = list_value(text);
+                return ok_status();
+              }},
+        STR("notify.webhook.url", notify.webhook.url),
+        BOOL("notify.webhook.verify_tls", notify.webhook.verify_tls),
+        STR("notify.sns.topic_arn", notify.sns.topic_arn),
+        STR("notify.sns.region", notify.sns.region),
+        STR("notify.sns.endpoint", notify.sns.endpoint),
+        Field{"notify.command.argv", Type::list,
+              [](Config& c, const std::string& text) {
+                c.notify.command.argv = list_value(text);
+                return ok_status();
+              }},
     };
     auto alias = [&](const char* path, const char* name) {
       for (auto& field : all)
@@ -227,6 +261,113 @@ Result<std::vector<RenditionSpec>> parse_renditions_env(const std::string& text)
   return out;
 }
 
+Result<AlarmRuleConfig> parse_alarm_rule(const toml::value& t, std::size_t index) {
+  const std::string base = "alarms.rules[" + std::to_string(index) + "]";
+  if (!t.is_table()) return field_error(base, "must be a table ([[alarms.rules]])");
+  AlarmRuleConfig r;
+  r.name.clear();
+  r.description.clear();
+  r.metric.clear();
+  auto text = [&](const std::string& path, const toml::value& v, std::string& out) -> Status {
+    if (!v.is_string()) return field_error(path, "must be a string");
+    out = v.as_string().str;
+    return ok_status();
+  };
+  auto whole = [&](const std::string& path, const toml::value& v, auto& out, std::int64_t min, std::int64_t max) -> Status {
+    if (!v.is_integer()) return field_error(path, "must be a whole number");
+    const auto n = v.as_integer();
+    if (n < min || n > max)
+      return field_error(path, "must be " + std::to_string(min) + ".." + std::to_string(max) + ", not " + std::to_string(n));
+    out = static_cast<std::remove_reference_t<decltype(out)>>(n);
+    return ok_status();
+  };
+  for (const auto& [key, value] : t.as_table()) {
+    const std::string path = base + "." + key;
+    Status st = ok_status();
+    if (key == "name") st = text(path, value, r.name);
+    else if (key == "description") st = text(path, value, r.description);
+    else if (key == "metric") st = text(path, value, r.metric);
+    else if (key == "statistic") st = text(path, value, r.statistic);
+    else if (key == "comparison") st = text(path, value, r.comparison);
+    else if (key == "treat_missing_data") st = text(path, value, r.treat_missing_data);
+    else if (key == "period_ms") st = whole(path, value, r.period_ms, 1, 86'400'000);
+    else if (key == "evaluation_periods") st = whole(path, value, r.evaluation_periods, 1, 1000);
+    else if (key == "datapoints_to_alarm") st = whole(path, value, r.datapoints_to_alarm, 1, 1000);
+    else if (key == "repeat_interval_ms") st = whole(path, value, r.repeat_interval_ms, 0, 86'400'000);
+    else if (key == "threshold") {
+      if (value.is_integer()) r.threshold = static_cast<double>(value.as_integer());
+      else if (value.is_floating()) r.threshold = value.as_floating();
+      else st = field_error(path, "must be a number");
+    } else if (key == "labels") {
+      if (!value.is_table()) {
+        st = field_error(path, "must be a table of strings, e.g. { kind = \"corrupt\" }");
+      } else {
+        for (const auto& [lk, lv] : value.as_table()) {
+          if (!lv.is_string()) {
+            st = field_error(path + "." + lk, "must be a string");
+            break;
+          }
+          r.labels[lk] = lv.as_string().str;
+        }
+      }
+    } else if (key == "notifiers") {
+      if (!value.is_array()) {
+        st = field_error(path, "must be an array of strings");
+      } else {
+        for (const auto& item : value.as_array()) {
+          if (!item.is_string()) {
+            st = field_error(path, "must be an array of strings");
+            break;
+          }
+          r.notifiers.push_back(item.as_string().str);
+        }
+      }
+    } else {
+      st = field_error(path, "unknown field (known: name, description, metric, labels, statistic, period_ms, "
+                             "evaluation_periods, datapoints_to_alarm, comparison, threshold, treat_missing_data, "
+                             "repeat_interval_ms, notifiers)");
+    }
+    if (!st) return st.error();
+  }
+  return r;
+}
+
+// Whether some field lives under "prefix." (a known sub-table such as [notify.email]).
+bool known_table(const std::string& prefix) {
+  for (const auto& f : fields())
+    if (std::string(f.path).rfind(prefix + ".", 0) == 0) return true;
+  return false;
+}
+
+Status apply_table(Config& c, const std::string& prefix, const toml::value& table) {
+  for (const auto& [key, v] : table.as_table()) {
+    std::string path = prefix + "." + key;
+    if (path == "alarms.rules") {
+      if (!v.is_array()) return field_error(path, "must be an array of tables ([[alarms.rules]])");
+      std::vector<AlarmRuleConfig> rules;
+      for (std::size_t i = 0; i < v.as_array().size(); ++i) {
+        auto r = parse_alarm_rule(v.as_array()[i], i);
+        if (!r) return r.error();
+        rules.push_back(std::move(*r));
+      }
+      c.alarms.rules = std::move(rules);
+      continue;
+    }
+    const Field* field = nullptr;
+    for (const auto& f : fields())
+      if (path == f.path) field = &f;
+    if (!field && v.is_table() && known_table(path)) {
+      if (auto st = apply_table(c, path, v); !st) return st;
+      continue;
+    }
+    if (!field) return field_error(path, "unknown field");
+    auto text = scalar_text(path, v, field->type);
+    if (!text) return text.error();
+    if (auto st = field->set(c, *text); !st) return st;
+  }
+  return ok_status();
+}
+
 Status apply_toml(Config& c, const toml::value& root) {
   if (!root.is_table()) return field_error("(root)", "must be a table");
   for (const auto& [section, value] : root.as_table()) {
@@ -243,16 +384,7 @@ Status apply_toml(Config& c, const toml::value& root) {
       continue;
     }
     if (!value.is_table()) return field_error(section, "must be a table ([" + section + "])");
-    for (const auto& [key, v] : value.as_table()) {
-      std::string path = section + "." + key;
-      const Field* field = nullptr;
-      for (const auto& f : fields())
-        if (path == f.path) field = &f;
-      if (!field) return field_error(path, "unknown field");
-      auto text = scalar_text(path, v, field->type);
-      if (!text) return text.error();
-      if (auto st = field->set(c, *text); !st) return st;
-    }
+    if (auto st = apply_table(c, section, value); !st) return st;
   }
   return ok_status();
 }
@@ -275,7 +407,103 @@ Status apply_env(Config& c, const Environment& env) {
   return ok_status();
 }
 
+bool one_of(const std::string& v, std::initializer_list<const char*> options) {
+  for (const char* o : options)
+    if (v == o) return true;
+  return false;
+}
+
+// The vocabularies of src/monitoring/alarm_rule.hpp (parse_statistic, parse_comparison,
+// parse_missing_data), restated so a bad rule fails at load time naming its field; a monitoring
+// test checks that every value accepted here parses there.
+bool valid_statistic(const std::string& s) {
+  if (one_of(s, {"sum", "average", "minimum", "maximum", "sample_count", "Sum", "Average", "Minimum", "Maximum",
+                 "SampleCount"}))
+    return true;
+  if (s.size() < 2 || s[0] != 'p') return false;
+  double p = 0;
+  auto [end, ec] = std::from_chars(s.data() + 1, s.data() + s.size(), p);
+  return ec == std::errc() && end == s.data() + s.size() && p > 0 && p <= 100;
+}
+
+bool valid_name(const std::string& n) {
+  if (n.empty() || n.size() > 128) return false;
+  for (char ch : n)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.') return false;
+  return true;
+}
+
+Status validate_alarms(const Config& c) {
+  auto bad = [](const std::string& path, const std::string& why) { return field_error(path, why); };
+  const auto& a = c.alarms;
+  if (a.evaluation_interval_ms < 100) return bad("alarms.evaluation_interval_ms", "must be at least 100");
+  if (a.max_datapoints < 100) return bad("alarms.max_datapoints", "must be at least 100");
+  const auto configured = c.notify.configured();
+  for (std::size_t i = 0; i < a.rules.size(); ++i) {
+    const auto& r = a.rules[i];
+    const std::string base = "alarms.rules[" + std::to_string(i) + "]";
+    if (!valid_name(r.name)) return bad(base + ".name", "'" + r.name + "' must be 1..128 of A-Z a-z 0-9 - _ .");
+    for (std::size_t j = 0; j < i; ++j)
+      if (a.rules[j].name == r.name) return bad(base + ".name", "'" + r.name + "' is used twice");
+    if (r.metric.empty()) return bad(base + ".metric", "must name a metric (see docs/monitoring.md)");
+    if (!valid_statistic(r.statistic))
+      return bad(base + ".statistic", "'" + r.statistic + "' is not sum, average, minimum, maximum, sample_count or pNN");
+    if (!one_of(r.comparison, {">=", ">", "<", "<=", "GreaterThanOrEqualToThreshold", "GreaterThanThreshold",
+                               "LessThanThreshold", "LessThanOrEqualToThreshold"}))
+      return bad(base + ".comparison", "'" + r.comparison + "' is not >=, >, < or <=");
+    if (!one_of(r.treat_missing_data, {"missing", "ignore", "breaching", "notBreaching", "not_breaching"}))
+      return bad(base + ".treat_missing_data",
+                 "'" + r.treat_missing_data + "' is not missing, ignore, breaching or notBreaching");
+    if (r.period_ms < 1000) return bad(base + ".period_ms", "must be at least 1000");
+    if (r.evaluation_periods < 1) return bad(base + ".evaluation_periods", "must be at least 1");
+    if (r.datapoints_to_alarm < 1 || r.datapoints_to_alarm > r.evaluation_periods)
+      return bad(base + ".datapoints_to_alarm", "must be 1..evaluation_periods (" + std::to_string(r.evaluation_periods) + ")");
+    if (static_cast<std::uint64_t>(r.period_ms) * r.evaluation_periods > 7ULL * 86'400'000ULL)
+      return bad(base + ".evaluation_periods", "period_ms x evaluation_periods must be at most 7 days");
+    if (r.repeat_interval_ms != 0 && r.repeat_interval_ms < 1000)
+      return bad(base + ".repeat_interval_ms", "must be 0 (no reminders) or at least 1000");
+    for (const auto& n : r.notifiers) {
+      if (!one_of(n, {"email", "webhook", "sns", "command"}))
+        return bad(base + ".notifiers", "'" + n + "' is not email, webhook, sns or command");
+      if (std::find(configured.begin(), configured.end(), n) == configured.end())
+        return bad(base + ".notifiers", "'" + n + "' is not configured (set its [notify." + n + "] destination)");
+    }
+  }
+  const auto& n = c.notify;
+  if (n.max_attempts < 1) return bad("notify.max_attempts", "must be at least 1");
+  if (n.backoff_base_ms < 1) return bad("notify.backoff_base_ms", "must be at least 1");
+  if (n.backoff_max_ms < n.backoff_base_ms) return bad("notify.backoff_max_ms", "must be at least notify.backoff_base_ms");
+  if (n.queue_capacity < 1) return bad("notify.queue_capacity", "must be at least 1");
+  if (n.timeout_ms < 100) return bad("notify.timeout_ms", "must be at least 100");
+  if (!n.email.url.empty()) {
+    if (n.email.url.rfind("smtp://", 0) != 0 && n.email.url.rfind("smtps://", 0) != 0)
+      return bad("notify.email.url", "'" + n.email.url + "' must start with smtp:// or smtps://");
+    if (n.email.to.empty()) return bad("notify.email.to", "needs at least one recipient when notify.email.url is set");
+    if (n.email.from.empty()) return bad("notify.email.from", "must not be empty");
+  }
+  if (!one_of(n.email.starttls, {"always", "try", "never"}))
+    return bad("notify.email.starttls", "'" + n.email.starttls + "' is not always, try or never");
+  if (!n.webhook.url.empty() && n.webhook.url.rfind("http://", 0) != 0 && n.webhook.url.rfind("https://", 0) != 0)
+    return bad("notify.webhook.url", "'" + n.webhook.url + "' must start with http:// or https://");
+  if (!n.sns.topic_arn.empty()) {
+    int colons = 0;
+    for (char ch : n.sns.topic_arn) colons += ch == ':';
+    if (n.sns.topic_arn.rfind("arn:", 0) != 0 || n.sns.topic_arn.find(":sns:") == std::string::npos || colons != 5)
+      return bad("notify.sns.topic_arn", "'" + n.sns.topic_arn + "' is not arn:aws:sns:REGION:ACCOUNT:NAME");
+  }
+  return ok_status();
+}
+
 }  // namespace
+
+std::vector<std::string> NotifyConfig::configured() const {
+  std::vector<std::string> out;
+  if (!email.url.empty()) out.push_back("email");
+  if (!webhook.url.empty()) out.push_back("webhook");
+  if (!sns.topic_arn.empty()) out.push_back("sns");
+  if (!command.argv.empty()) out.push_back("command");
+  return out;
+}
 
 Status Config::validate() const {
   auto bad = [](const std::string& path, const std::string& why) { return field_error(path, why); };
@@ -309,7 +537,7 @@ Status Config::validate() const {
                                             "': every thumbnail written would trigger processing again");
   if (in.compare(0, out.size(), out) == 0)
     return bad("trigger.input_prefix", "'" + in + "' is inside trigger.output_prefix '" + out + "'");
-  return ok_status();
+  return validate_alarms(*this);
 }
 
 Environment process_environment() {

@@ -40,6 +40,130 @@ TEST(Config, the_documented_example_is_exactly_the_defaults) {
   EXPECT_EQ(c->workers.max_attempts, d.workers.max_attempts);
   EXPECT_EQ(c->workers.lease_ms, d.workers.lease_ms);
   EXPECT_EQ(c->cache_control, d.cache_control);
+  EXPECT_EQ(c->alarms.enabled, d.alarms.enabled);
+  EXPECT_EQ(c->alarms.evaluation_interval_ms, d.alarms.evaluation_interval_ms);
+  EXPECT_EQ(c->alarms.recent_failures, d.alarms.recent_failures);
+  EXPECT_EQ(c->alarms.max_datapoints, d.alarms.max_datapoints);
+  EXPECT_EQ(c->alarms.history_limit, d.alarms.history_limit);
+  ASSERT_EQ(c->alarms.rules.size(), 1u);
+  const auto& r = c->alarms.rules[0];
+  const auto& dr = d.alarms.rules[0];
+  EXPECT_EQ(r.name, dr.name);
+  EXPECT_EQ(r.description, dr.description);
+  EXPECT_EQ(r.metric, dr.metric);
+  EXPECT_EQ(r.labels, dr.labels);
+  EXPECT_EQ(r.statistic, dr.statistic);
+  EXPECT_EQ(r.period_ms, dr.period_ms);
+  EXPECT_EQ(r.evaluation_periods, dr.evaluation_periods);
+  EXPECT_EQ(r.datapoints_to_alarm, dr.datapoints_to_alarm);
+  EXPECT_EQ(r.comparison, dr.comparison);
+  EXPECT_EQ(r.threshold, dr.threshold);
+  EXPECT_EQ(r.treat_missing_data, dr.treat_missing_data);
+  EXPECT_EQ(r.repeat_interval_ms, dr.repeat_interval_ms);
+  EXPECT_EQ(r.notifiers, dr.notifiers);
+  EXPECT_EQ(c->notify.max_attempts, d.notify.max_attempts);
+  EXPECT_EQ(c->notify.backoff_base_ms, d.notify.backoff_base_ms);
+  EXPECT_EQ(c->notify.backoff_max_ms, d.notify.backoff_max_ms);
+  EXPECT_EQ(c->notify.queue_capacity, d.notify.queue_capacity);
+  EXPECT_EQ(c->notify.timeout_ms, d.notify.timeout_ms);
+  EXPECT_EQ(c->notify.email.url, d.notify.email.url);
+  EXPECT_EQ(c->notify.email.starttls, d.notify.email.starttls);
+  EXPECT_EQ(c->notify.email.verify_tls, d.notify.email.verify_tls);
+  EXPECT_EQ(c->notify.email.from, d.notify.email.from);
+  EXPECT_EQ(c->notify.email.to, d.notify.email.to);
+  EXPECT_EQ(c->notify.webhook.url, d.notify.webhook.url);
+  EXPECT_EQ(c->notify.sns.topic_arn, d.notify.sns.topic_arn);
+  EXPECT_EQ(c->notify.command.argv, d.notify.command.argv);
+  EXPECT_TRUE(c->notify.configured().empty());
+}
+
+TEST(Config, alarm_rules_and_notifiers_are_read_and_replace_the_default_rule) {
+  auto c = parse(R"(
+[alarms]
+evaluation_interval_ms = 500
+[[alarms.rules]]
+name = "slow-images"
+metric = "thumbflow_image_processing_seconds"
+statistic = "p99"
+period_ms = 5000
+evaluation_periods = 3
+datapoints_to_alarm = 2
+comparison = "GreaterThanThreshold"
+threshold = 2.5
+treat_missing_data = "ignore"
+repeat_interval_ms = 60000
+notifiers = ["webhook"]
+[[alarms.rules]]
+name = "corrupt-uploads"
+metric = "thumbflow_images_failed_total"
+labels = { kind = "corrupt" }
+threshold = 3
+[notify]
+max_attempts = 3
+[notify.email]
+url = "smtp://127.0.0.1:2525"
+starttls = "never"
+to = ["ops@example.com", "dev@example.com"]
+[notify.webhook]
+url = "http://127.0.0.1:8080/hook"
+[notify.command]
+argv = ["/usr/bin/logger", "-t", "thumbflow"]
+)",
+                 {{"THUMBFLOW_NOTIFY_EMAIL_PASSWORD", "from-env"}});
+  ASSERT_TRUE(c.ok()) << c.error().describe();
+  EXPECT_EQ(c->alarms.evaluation_interval_ms, 500u);
+  ASSERT_EQ(c->alarms.rules.size(), 2u);
+  const auto& slow = c->alarms.rules[0];
+  EXPECT_EQ(slow.name, "slow-images");
+  EXPECT_EQ(slow.statistic, "p99");
+  EXPECT_EQ(slow.period_ms, 5000u);
+  EXPECT_EQ(slow.evaluation_periods, 3u);
+  EXPECT_EQ(slow.datapoints_to_alarm, 2u);
+  EXPECT_EQ(slow.comparison, "GreaterThanThreshold");
+  EXPECT_DOUBLE_EQ(slow.threshold, 2.5);
+  EXPECT_EQ(slow.treat_missing_data, "ignore");
+  EXPECT_EQ(slow.repeat_interval_ms, 60000u);
+  EXPECT_EQ(slow.notifiers, (std::vector<std::string>{"webhook"}));
+  const auto& corrupt = c->alarms.rules[1];
+  EXPECT_EQ(corrupt.labels, (std::map<std::string, std::string>{{"kind", "corrupt"}}));
+  EXPECT_DOUBLE_EQ(corrupt.threshold, 3.0);
+  EXPECT_EQ(corrupt.statistic, "sum") << "unset fields keep the documented default";
+  EXPECT_EQ(c->notify.max_attempts, 3u);
+  EXPECT_EQ(c->notify.email.starttls, "never");
+  EXPECT_EQ(c->notify.email.password, "from-env");
+  EXPECT_EQ(c->notify.email.to, (std::vector<std::string>{"ops@example.com", "dev@example.com"}));
+  EXPECT_EQ(c->notify.command.argv, (std::vector<std::string>{"/usr/bin/logger", "-t", "thumbflow"}));
+  EXPECT_EQ(c->notify.configured(), (std::vector<std::string>{"email", "webhook", "command"}));
+}
+
+TEST(Config, bad_alarm_and_notify_settings_are_refused_naming_the_field) {
+  expect_refused("[[alarms.rules]]\nname = \"a\"\nmetric = \"m\"\nstatistic = \"median\"\n", "alarms.rules[0].statistic");
+  expect_refused("[[alarms.rules]]\nname = \"a\"\nmetric = \"m\"\nstatistic = \"p101\"\n", "alarms.rules[0].statistic");
+  expect_refused("[[alarms.rules]]\nname = \"a\"\nmetric = \"m\"\ncomparison = \"==\"\n", "alarms.rules[0].comparison");
+  expect_refused("[[alarms.rules]]\nname = \"a\"\nmetric = \"m\"\ntreat_missing_data = \"zero\"\n",
+                 "alarms.rules[0].treat_missing_data");
+  expect_refused("[[alarms.rules]]\nname = \"a\"\nmetric = \"m\"\nperiod_ms = 10\n", "alarms.rules[0].period_ms");
+  expect_refused("[[alarms.rules]]\nname = \"a\"\nmetric = \"m\"\nevaluation_periods = 2\ndatapoints_to_alarm = 3\n",
+                 "alarms.rules[0].datapoints_to_alarm");
+  expect_refused("[[alarms.rules]]\nmetric = \"m\"\n", "alarms.rules[0].name");
+  expect_refused("[[alarms.rules]]\nname = \"a\"\n", "alarms.rules[0].metric");
+  expect_refused("[[alarms.rules]]\nname = \"a\"\nmetric = \"m\"\n[[alarms.rules]]\nname = \"a\"\nmetric = \"m\"\n",
+                 "used twice");
+  expect_refused("[[alarms.rules]]\nname = \"a\"\nmetric = \"m\"\nthreshold = \"high\"\n", "alarms.rules[0].threshold");
+  expect_refused("[[alarms.rules]]\nname = \"a\"\nmetric = \"m\"\nsevertiy = 1\n", "alarms.rules[0].severtiy");
+  expect_refused("[[alarms.rules]]\nname = \"a\"\nmetric = \"m\"\nnotifiers = [\"pager\"]\n", "alarms.rules[0].notifiers");
+  expect_refused("[[alarms.rules]]\nname = \"a\"\nmetric = \"m\"\nnotifiers = [\"email\"]\n", "not configured");
+  expect_refused("[alarms]\nevaluation_interval_ms = 5\n", "alarms.evaluation_interval_ms");
+  expect_refused("[notify.email]\nurl = \"http://mail\"\nto = [\"a@b\"]\n", "notify.email.url");
+  expect_refused("[notify.email]\nurl = \"smtp://mail\"\n", "notify.email.to");
+  expect_refused("[notify.email]\nstarttls = \"maybe\"\n", "notify.email.starttls");
+  expect_refused("[notify.email]\nport = 25\n", "notify.email.port");
+  expect_refused("[notify.pager]\nurl = \"x\"\n", "notify.pager");
+  expect_refused("[notify.webhook]\nurl = \"ftp://x\"\n", "notify.webhook.url");
+  expect_refused("[notify.sns]\ntopic_arn = \"my-topic\"\n", "notify.sns.topic_arn");
+  expect_refused("[notify]\nmax_attempts = 0\n", "notify.max_attempts");
+  expect_refused("[notify]\nbackoff_base_ms = 5000\nbackoff_max_ms = 10\n", "notify.backoff_max_ms");
+  expect_refused("", "notify.max_attempts", {{"THUMBFLOW_NOTIFY_MAX_ATTEMPTS", "x"}});
 }
 
 TEST(Config, reads_every_section) {
