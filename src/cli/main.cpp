@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 
 int main(int argc, char** argv) {
+  if (argc > 0 && thumbflow::cli::started_as_lambda_bootstrap(argv[0])) return thumbflow::cli::run_lambda_bootstrap();
   CLI::App app{
       "thumbflow: safe, fast image thumbnails for uploads to an object store.\n"
       "Run 'thumbflow COMMAND --help' for the options of each command."};
@@ -22,6 +23,8 @@ int main(int argc, char** argv) {
       thumbflow::cli::add_images_command(app),
       thumbflow::cli::add_retry_command(app),
       thumbflow::cli::add_reprocess_command(app),
+      thumbflow::cli::add_lambda_command(app),
+      thumbflow::cli::add_invoke_command(app),
   };
 
   CLI11_PARSE(app, argc, argv);
