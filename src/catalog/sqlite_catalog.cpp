@@ -150,7 +150,7 @@ constexpr std::array<const char*, sql_count> kSql{
 #undef THUMBFLOW_VALUES
 
 // Attributes that live in the details JSON column rather than in their own columns.
-constexpr std::array kDetailAttributes{"renditions", "image", "dominantColour", "blurhash", "etag", "versionId"};
+constexpr std::array kDetailAttributes{"renditions", "image", "dominantColour", "blurhash", "etag", "versionId", "renderMs"};
 
 struct Connection {
   DbHandle db;

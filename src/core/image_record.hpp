@@ -43,7 +43,8 @@ struct ImageRecord {
   std::optional<ImageInfo> info; // probe facts (format, width, height, ...); absent if unreadable
   std::string dominant_colour;   // "#rrggbb", empty when unknown
   std::string blurhash;          // empty when unknown
-  double processing_ms = 0;
+  double processing_ms = 0;      // fetch to last rendition stored (the record write excluded)
+  double render_ms = 0;          // decode, resize and encode only: processing_ms minus the I/O
   std::string updated_at;        // ISO-8601 UTC, set by whoever writes the record
 };
 

@@ -92,6 +92,7 @@ void to_json(nlohmann::json& j, const ImageRecord& r) {
       {"etag", r.etag},
       {"versionId", r.version_id},
       {"processingMs", r.processing_ms},
+      {"renderMs", r.render_ms},
       {"updatedAt", r.updated_at},
   };
   if (!r.error_kind.empty()) j["errorKind"] = r.error_kind;
@@ -121,6 +122,7 @@ void from_json(const nlohmann::json& j, ImageRecord& r) {
   r.dominant_colour = value_or<std::string>(j, "dominantColour", "");
   r.blurhash = value_or<std::string>(j, "blurhash", "");
   r.processing_ms = value_or<double>(j, "processingMs", 0.0);
+  r.render_ms = value_or<double>(j, "renderMs", 0.0);
   r.updated_at = value_or<std::string>(j, "updatedAt", "");
   if (auto it = j.find("image"); it != j.end() && it->is_object()) r.info = it->get<ImageInfo>();
 }

@@ -204,7 +204,10 @@ ProcessResult Pipeline::process_version(const ObjectCreated& ev, int attempt, bo
   }
   record.source_bytes = bytes->size();
 
+  const auto render_started = std::chrono::steady_clock::now();
   auto rendered = renderer_.render(*bytes, config_.renditions, config_.limits);
+  record.render_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - render_started).count();
   if (!rendered) return fail(rendered.error());
   record.info = rendered->source;
   record.dominant_colour = hex_colour(rendered->dominant_colour);

@@ -49,6 +49,7 @@ ImageRecord full_record(const std::string& image_id) {
   r.dominant_colour = "#a0b1c2";
   r.blurhash = "LEHV6nWB2yk8pyo0adR*.7kCMdnj";
   r.processing_ms = 123.456789;
+  r.render_ms = 98.7654321;
   r.updated_at = "2026-11-25T12:34:57.001Z";
   return r;
 }
@@ -213,6 +214,7 @@ TEST_P(CatalogContract, every_field_round_trips) {
   ASSERT_TRUE(got->info);
   EXPECT_EQ(got->info->camera_model, full.info->camera_model);
   EXPECT_DOUBLE_EQ(got->processing_ms, full.processing_ms);
+  EXPECT_DOUBLE_EQ(got->render_ms, full.render_ms);
 
   // Optional parts absent: no probe facts, no EXIF, no renditions, empty strings.
   auto bare = minimal_record("bare-1", "2026-11-25T10:00:00.000Z");

@@ -108,6 +108,8 @@ TEST_F(PipelineTest, an_upload_becomes_a_thumbnail_and_a_processed_record) {
   EXPECT_EQ(rec->blurhash.size(), 28u);
   EXPECT_EQ(rec->dominant_colour.size(), 7u);
   EXPECT_GT(rec->processing_ms, 0.0);
+  EXPECT_GT(rec->render_ms, 0.0);
+  EXPECT_LT(rec->render_ms, rec->processing_ms);
   EXPECT_EQ(rec->source_bytes, ev.size);
 }
 
