@@ -387,12 +387,25 @@ Result<PutResult> LocalStore::put(const ObjectRef& ref, std::string_view bytes, 
       bytes.size(), opts);
 }
 
-Result<PutResult> LocalStore::put_stream(const ObjectRef& ref, const ByteSource& source, std::optional<std::uint64_t>,
-                                         const PutOptions& opts) {
+Result<PutResult> LocalStore::put_stream(const ObjectRef& ref, const ByteSource& source,
+                                         std::optional<std::uint64_t> size, const PutOptions& opts) {
   // Refuse bad keys and missing buckets before reading the body.
   if (auto p = paths_for(ref); !p) return p.error();
-  auto staged = stage(source);
-  if (!staged) return staged.error();
+  // With a size announced, a longer source is stopped as soon as it passes it.
+  auto staged = stage(source, size ? *size : 0);
+  if (!staged) {
+    if (size && staged.error().kind == ErrorKind::too_large)
+      return make_error(ErrorKind::invalid_argument,
+                        ref.uri() + ": the body is longer than the " + std::to_string(*size) + " bytes announced",
+                        "IncompleteBody");
+    return staged.error();
+  }
+  // A source that ends early is a truncated upload, never a shorter object.
+  if (size && (*staged)->size != *size)
+    return make_error(ErrorKind::invalid_argument,
+                      ref.uri() + ": the body has " + std::to_string((*staged)->size) + " bytes, not the " +
+                          std::to_string(*size) + " announced",
+                      "IncompleteBody");
   return install(ref, **staged, opts);
 }
 
