@@ -22,6 +22,7 @@ Command add_retry_command(CLI::App& app);
 Command add_reprocess_command(CLI::App& app);
 Command add_lambda_command(CLI::App& app);
 Command add_invoke_command(CLI::App& app);
+Command add_alarms_command(CLI::App& app);
 // Lambda starts the binary as `bootstrap` with AWS_LAMBDA_RUNTIME_API set: run the runtime then.
 bool started_as_lambda_bootstrap(const char* argv0);
 int run_lambda_bootstrap();

@@ -69,15 +69,37 @@ pipeline::WorkerPoolOptions pool_options(const config::Config& c) {
   return o;
 }
 
+// The pipeline's outcomes into the monitor: counters, histograms, and the failed objects the
+// next ALARM message names. Runs on worker threads: atomics and one short mutex, no I/O.
+class MonitorObserver final : public pipeline::PipelineObserver {
+ public:
+  explicit MonitorObserver(monitoring::Monitor* m) : monitor_(m) {}
+  void on_processed(const ImageRecord& record) override {
+    if (monitor_) monitor_->metrics().image_processed(record);
+  }
+  void on_failed(const ImageRecord& record) override {
+    if (monitor_) monitor_->image_failed(record);
+  }
+  void on_retry(const ObjectCreated&, const Error& error, int) override {
+    if (monitor_) monitor_->metrics().image_retry(to_string(error.kind));
+  }
+
+ private:
+  monitoring::Monitor* monitor_;
+};
+
 }  // namespace
 
 struct EmbeddedRuntime::Impl {
-  Impl(const config::Config& c, storage::ObjectStore& s, catalog::Catalog& cat, events::JobQueue& q)
+  Impl(const config::Config& c, storage::ObjectStore& s, catalog::Catalog& cat, events::JobQueue& q,
+       monitoring::Monitor* m)
       : config(c),
         store(s),
         catalog(cat),
         queue(q),
-        pipeline(pipeline_config(c), store, catalog, renderer),
+        monitor(m),
+        observer(m),
+        pipeline(pipeline_config(c), store, catalog, renderer, &observer),
         pool(q, pipeline, pool_options(c), [](const events::Job& job, const pipeline::ProcessResult& r) {
           const std::string uri = job.event.ref().uri();
           switch (r.outcome) {
@@ -141,6 +163,8 @@ struct EmbeddedRuntime::Impl {
   storage::ObjectStore& store;
   catalog::Catalog& catalog;
   events::JobQueue& queue;
+  monitoring::Monitor* monitor;
+  MonitorObserver observer;
   pipeline::VipsRenderer renderer;
   pipeline::Pipeline pipeline;
   pipeline::WorkerPool pool;
@@ -153,8 +177,18 @@ struct EmbeddedRuntime::Impl {
 };
 
 EmbeddedRuntime::EmbeddedRuntime(const config::Config& config, storage::ObjectStore& store, catalog::Catalog& catalog,
-                                 events::JobQueue& queue)
-    : impl_(std::make_unique<Impl>(config, store, catalog, queue)) {}
+                                 events::JobQueue& queue, monitoring::Monitor* monitor)
+    : impl_(std::make_unique<Impl>(config, store, catalog, queue, monitor)) {
+  if (!monitor) return;
+  // The queue and the workers are sampled when /metrics is read and at each alarm evaluation.
+  monitor->registry().add_collector([this] {
+    auto* m = impl_->monitor;
+    auto g = impl_->pool.gauges();
+    m->metrics().set_workers(g.workers, g.busy);
+    if (auto st = impl_->queue.stats(); st)
+      m->metrics().set_queue(st->queued, st->leased, st->failed, st->oldest_queued_age_ms);
+  });
+}
 
 EmbeddedRuntime::~EmbeddedRuntime() { stop(); }
 
@@ -214,6 +248,15 @@ Status EmbeddedRuntime::start(const std::string& host, int port, const std::stri
     }
     send_json(res, errors.empty() ? 200 : 400, {{"queued", queued}, {"ignored", ignored}, {"errors", errors}});
   });
+  // Prometheus scrapes without credentials; the console listens on loopback by default, and
+  // the metrics name no object (docs/monitoring.md).
+  srv.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    if (!impl_->monitor) {
+      res.status = 404;
+      return;
+    }
+    res.set_content(impl_->monitor->registry().prometheus_text(), "text/plain; version=0.0.4; charset=utf-8");
+  });
   int bound = port == 0 ? srv.bind_to_any_port(host) : (srv.bind_to_port(host, port) ? port : -1);
   if (bound < 0) {
     impl_->pool.stop();
@@ -222,11 +265,13 @@ Status EmbeddedRuntime::start(const std::string& host, int port, const std::stri
   impl_->console_port = bound;
   impl_->console_thread = std::thread([this] { impl_->console.listen_after_bind(); });
   impl_->catch_up_thread = std::thread([this] { impl_->catch_up(); });
+  if (impl_->monitor) impl_->monitor->start();
   return ok_status();
 }
 
 void EmbeddedRuntime::stop() {
   impl_->stopping = true;
+  if (impl_->monitor) impl_->monitor->stop();
   if (impl_->catch_up_thread.joinable()) impl_->catch_up_thread.join();
   if (impl_->console_thread.joinable()) {
     impl_->console.stop();

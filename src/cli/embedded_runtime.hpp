@@ -13,6 +13,7 @@
 #include "config/config.hpp"
 #include "core/object_created.hpp"
 #include "events/job_queue.hpp"
+#include "monitoring/monitor.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/worker_pool.hpp"
 #include "storage/object_store.hpp"
@@ -25,8 +26,10 @@ Result<std::string> load_or_create_console_token(const std::filesystem::path& da
 
 class EmbeddedRuntime {
  public:
+  // With a monitor, the pipeline, queue and workers feed its metrics, GET /metrics serves them
+  // and its alarm rules run while the runtime does.
   EmbeddedRuntime(const config::Config& config, storage::ObjectStore& store, catalog::Catalog& catalog,
-                  events::JobQueue& queue);
+                  events::JobQueue& queue, monitoring::Monitor* monitor = nullptr);
   ~EmbeddedRuntime();
   EmbeddedRuntime(const EmbeddedRuntime&) = delete;
   EmbeddedRuntime& operator=(const EmbeddedRuntime&) = delete;

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
       thumbflow::cli::add_reprocess_command(app),
       thumbflow::cli::add_lambda_command(app),
       thumbflow::cli::add_invoke_command(app),
+      thumbflow::cli::add_alarms_command(app),
   };
 
   CLI11_PARSE(app, argc, argv);

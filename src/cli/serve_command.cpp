@@ -15,6 +15,7 @@
 #include "cli/commands.hpp"
 #include "cli/embedded_runtime.hpp"
 #include "cli/home.hpp"
+#include "monitoring/monitor.hpp"
 #include "server/s3_auth.hpp"
 #include "server/s3_server.hpp"
 
@@ -44,6 +45,12 @@ bool split_listen(const std::string& text, std::string& host, int& port) {
   if (port < 0 || port > 65535) return false;
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   return !host.empty();
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
 }
 
 // One process owns a data folder (LocalStore's per-key locks are in-process).
@@ -127,7 +134,15 @@ int serve(const ServeOptions& o) {
     std::cerr << "thumbflow serve: " << token.error().describe() << "\n";
     return 1;
   }
-  EmbeddedRuntime runtime(*cfg, store, *home->catalog, *home->queue);
+  // Metrics and alarms (docs/monitoring.md): declared before the runtime, which feeds them.
+  auto monitor = monitoring::Monitor::open(*cfg, data);
+  if (!monitor) {
+    std::cerr << "thumbflow serve: " << monitor.error().message << "\n";
+    return 2;
+  }
+  monitoring::ServiceMetrics& metrics = (*monitor)->metrics();
+  s3.on_request([&metrics](std::string_view operation, int status) { metrics.http_request(operation, status); });
+  EmbeddedRuntime runtime(*cfg, store, *home->catalog, *home->queue, monitor->get());
   s3.on_object_created([&runtime](const ObjectCreated& ev) { return runtime.on_object_created(ev); });
   if (auto st = runtime.start(console_host, console_port, *token); !st) {
     std::cerr << "thumbflow serve: " << st.error().describe() << "\n";
@@ -152,7 +167,11 @@ int serve(const ServeOptions& o) {
             << "  bucket      s3://" << cfg->server.bucket << " (" << cfg->trigger.input_prefix << " -> "
             << cfg->trigger.output_prefix << ")\n"
             << "  console     http://" << console_host << ":" << runtime.console_port() << " (token " << *token
-            << "; POST /events takes S3 notifications)\n"
+            << "; POST /events takes S3 notifications; GET /metrics, no token)\n"
+            << "  alarms      " << (cfg->alarms.enabled ? std::to_string(cfg->alarms.rules.size()) + " rule(s), notifying " +
+                                                             (cfg->notify.configured().empty() ? std::string("nobody (see [notify])")
+                                                                                               : join(cfg->notify.configured()))
+                                                       : std::string("off")) << "\n"
             << "  catalog     " << cfg->catalog.kind << " table " << cfg->catalog.table << "; workers "
             << cfg->workers.min << ".." << (cfg->workers.max ? std::to_string(cfg->workers.max) : std::string("cores"))
             << "\n\n"

@@ -279,6 +279,7 @@ struct S3Server::Impl {
   KeyRing keys;
   S3ServerConfig config;
   ObjectCreatedHook hook;
+  RequestObserver request_observer;
   HttpServer http;
   std::thread listener;
   int bound_port = 0;
@@ -1238,9 +1239,13 @@ struct S3Server::Impl {
       }
       return httplib::Server::HandlerResponse::Unhandled;
     }));
-    if (config.log_requests) {
-      http.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-        std::cerr << req.method << " " << req.target << " " << res.status << "\n";
+    if (config.log_requests || request_observer) {
+      http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+        if (config.log_requests) std::cerr << req.method << " " << req.target << " " << res.status << "\n";
+        if (request_observer)
+          request_observer(s3_operation(req.method, req.path, req.has_header("x-amz-copy-source"),
+                                        [&req](std::string_view p) { return req.has_param(std::string(p).c_str()); }),
+                           res.status);
       });
     }
     const std::size_t threads = std::max<std::size_t>(1, config.worker_threads);
@@ -1259,6 +1264,43 @@ S3Server::S3Server(fs::path data_dir, KeyRing keys, S3ServerConfig config)
 S3Server::~S3Server() { stop(); }
 
 void S3Server::on_object_created(ObjectCreatedHook hook) { impl_->hook = std::move(hook); }
+void S3Server::on_request(RequestObserver observer) { impl_->request_observer = std::move(observer); }
+
+// Mirrors the dispatch in Impl::handle(), so the names match what was served.
+std::string_view s3_operation(std::string_view m, std::string_view path, bool has_copy_source,
+                              const std::function<bool(std::string_view)>& q) {
+  std::string_view rest = path;
+  while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+  const auto slash = rest.find('/');
+  const bool bucket = !rest.empty();
+  const bool key = slash != std::string_view::npos && slash + 1 < rest.size();
+  if (!bucket) return m == "GET" || m == "HEAD" ? "ListBuckets" : "Unknown";
+  if (!key) {
+    if (m == "PUT") return "CreateBucket";
+    if (m == "HEAD") return "HeadBucket";
+    if (m == "DELETE") return "DeleteBucket";
+    if (m == "GET") {
+      if (q("location")) return "GetBucketLocation";
+      if (q("versioning")) return "GetBucketVersioning";
+      if (q("uploads")) return "ListMultipartUploads";
+      return q("list-type") ? "ListObjectsV2" : "ListObjects";
+    }
+    if (m == "POST" && q("delete")) return "DeleteObjects";
+    return "Unknown";
+  }
+  if (m == "PUT") {
+    if (q("uploadId") || q("partNumber")) return "UploadPart";
+    return has_copy_source ? "CopyObject" : "PutObject";
+  }
+  if (m == "GET") return q("uploadId") ? "ListParts" : "GetObject";
+  if (m == "HEAD") return "HeadObject";
+  if (m == "DELETE") return q("uploadId") ? "AbortMultipartUpload" : "DeleteObject";
+  if (m == "POST") {
+    if (q("uploads")) return "CreateMultipartUpload";
+    if (q("uploadId")) return "CompleteMultipartUpload";
+  }
+  return "Unknown";
+}
 
 Status S3Server::start() {
   Impl& s = *impl_;

@@ -67,6 +67,14 @@ struct S3ServerConfig {
 // stored, and the client's retry of the same request announces it again.
 using ObjectCreatedHook = std::function<Status(const ObjectCreated&)>;
 
+// Called once per request after its response is written, on the thread that served it, with
+// the S3 operation (PutObject, GetObject, ListObjectsV2..., "Unknown") and the HTTP status;
+// refusals and errors included. For metrics: it must be cheap and must not throw.
+using RequestObserver = std::function<void(std::string_view operation, int status)>;
+// The S3 operation a request names, from its method, path and query alone (no I/O).
+std::string_view s3_operation(std::string_view method, std::string_view path, bool has_copy_source,
+                              const std::function<bool(std::string_view)>& has_param);
+
 class S3Server {
  public:
   S3Server(std::filesystem::path data_dir, KeyRing keys, S3ServerConfig config = {});
@@ -75,6 +83,7 @@ class S3Server {
   S3Server& operator=(const S3Server&) = delete;
 
   void on_object_created(ObjectCreatedHook hook);  // set before start()
+  void on_request(RequestObserver observer);       // set before start()
 
   // Binds and serves on background threads; returns once the socket listens.
   Status start();
