@@ -343,6 +343,53 @@ Result<ResolvedCredentials> resolve_credentials_from(const std::string& profile_
                     "NoCredentials");
 }
 
+Result<std::shared_ptr<CredentialProvider>> CredentialProvider::create(const std::string& profile,
+                                                                        CredentialOptions options,
+                                                                        std::chrono::seconds refresh_before) {
+  auto first = resolve_credentials_from(profile, options);
+  if (!first) return first.error();
+  return std::shared_ptr<CredentialProvider>(
+      new CredentialProvider(profile, std::move(options), refresh_before, std::move(*first)));
+}
+
+CredentialProvider::CredentialProvider(std::string profile, CredentialOptions options,
+                                       std::chrono::seconds refresh_before, ResolvedCredentials first)
+    : profile_(std::move(profile)),
+      options_(std::move(options)),
+      refresh_before_(refresh_before),
+      current_(std::move(first)) {}
+
+Result<Credentials> CredentialProvider::get() {
+  std::lock_guard lock(mu_);
+  if (!current_.expiration) return current_.credentials;  // keys from the environment or files do not expire
+  const auto now = std::chrono::system_clock::now();
+  if (*current_.expiration - now > refresh_before_) return current_.credentials;
+  auto fresh = resolve_credentials_from(profile_, options_);
+  ++resolutions_;
+  if (fresh) {
+    current_ = std::move(*fresh);
+    return current_.credentials;
+  }
+  if (*current_.expiration > now) return current_.credentials;  // still valid: try again next call
+  Error e = fresh.error();
+  e.message = "the credentials from " + current_.source + " expired and could not be refreshed: " + e.message;
+  return e;
+}
+
+CredentialSource CredentialProvider::source() {
+  return [self = shared_from_this()]() { return self->get(); };
+}
+
+std::string CredentialProvider::describe_source() {
+  std::lock_guard lock(mu_);
+  return current_.source;
+}
+
+int CredentialProvider::resolutions() const {
+  std::lock_guard lock(mu_);
+  return resolutions_;
+}
+
 Result<Credentials> resolve_credentials(const std::string& profile) {
   auto r = resolve_credentials_from(profile, {});
   if (!r) return r.error();

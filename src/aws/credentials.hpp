@@ -11,8 +11,8 @@
 // The profile is the argument, else AWS_PROFILE, else "default". A profile named explicitly
 // (argument or AWS_PROFILE) skips the environment keys, as `aws --profile` does, and must exist.
 //
-// Policy: credentials are read once; nothing here refreshes expiring container credentials
-// (the caller resolves again). SSO, assume-role chains, credential_process and the EC2
+// Policy: resolve_credentials reads once; CredentialProvider caches and resolves again before
+// container credentials expire (long-running `serve` on ECS/EKS). SSO, assume-role chains, credential_process and the EC2
 // instance metadata service are not supported: a profile that only has those is reported as
 // such instead of being silently skipped. A plain-http FULL_URI must point at a loopback or
 // the container agents' link-local addresses, as the SDKs require, so a misconfigured
@@ -23,6 +23,8 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,6 +64,30 @@ struct ResolvedCredentials {
 // unavailable when the container endpoint cannot be reached.
 Result<ResolvedCredentials> resolve_credentials_from(const std::string& profile, const CredentialOptions& options);
 Result<Credentials> resolve_credentials(const std::string& profile = {});
+
+// Credentials that stay valid: resolved once, then again when they carry an expiration that is
+// less than `refresh_before` away. A failed refresh keeps serving the old keys while they are
+// still valid and is reported once they are not. Thread-safe; source() plugs it into a
+// SigningConfig.
+class CredentialProvider : public std::enable_shared_from_this<CredentialProvider> {
+ public:
+  static Result<std::shared_ptr<CredentialProvider>> create(const std::string& profile, CredentialOptions options,
+                                                            std::chrono::seconds refresh_before = std::chrono::minutes(5));
+  Result<Credentials> get();
+  CredentialSource source();
+  std::string describe_source();  // where the current keys came from
+  int resolutions() const;        // how many times the sources were read (tests)
+
+ private:
+  CredentialProvider(std::string profile, CredentialOptions options, std::chrono::seconds refresh_before,
+                     ResolvedCredentials first);
+  std::string profile_;
+  CredentialOptions options_;
+  std::chrono::seconds refresh_before_;
+  mutable std::mutex mu_;
+  ResolvedCredentials current_;
+  int resolutions_ = 1;
+};
 
 // AWS_REGION, AWS_DEFAULT_REGION, then `region` of the profile in the config file.
 // not_found when none is set.

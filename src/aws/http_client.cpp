@@ -403,8 +403,18 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& request, const SigningC
         e.message = where + ": cannot sign: " + e.message;
         return e;
       }
-      auto signed_request = sign_request(*unsigned_request, signing->credentials, signing->scope,
-                                         std::chrono::system_clock::now(), signing->options);
+      Credentials keys = signing->credentials;
+      if (signing->source) {
+        auto fresh = signing->source();
+        if (!fresh) {
+          Error e = fresh.error();
+          e.message = where + ": no credentials to sign with: " + e.message;
+          return e;
+        }
+        keys = std::move(*fresh);
+      }
+      auto signed_request = sign_request(*unsigned_request, keys, signing->scope, std::chrono::system_clock::now(),
+                                         signing->options);
       if (!signed_request) {
         Error e = signed_request.error();
         e.message = where + ": cannot sign: " + e.message;

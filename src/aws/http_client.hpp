@@ -69,10 +69,15 @@ struct HttpResponse {
 // Sink for a streamed response body, called only for 2xx responses; returning an error aborts.
 using BodySink = std::function<Status(std::string_view chunk)>;
 
+// Asked for the keys before each signature when set (a refreshing provider); its error fails the
+// request without sending it.
+using CredentialSource = std::function<Result<Credentials>()>;
+
 struct SigningConfig {
-  Credentials credentials;
+  Credentials credentials;  // used when source is empty
   Scope scope;            // region, service ("s3", "dynamodb", "monitoring", "sns")
   SigningOptions options; // S3 path rules, x-amz-content-sha256
+  CredentialSource source;
 };
 
 // Decides whether a failed response may be retried (beyond 5xx/429, which always are), e.g.

@@ -382,7 +382,8 @@ Result<std::unique_ptr<DynamoCatalog>> DynamoCatalog::open(Config config, std::s
   if (config.max_query_days < 1) return invalid("max_query_days must be at least 1");
   if (config.open_range_days < 1 || config.open_range_days > config.max_query_days)
     return invalid("open_range_days must be 1..max_query_days");
-  if (config.credentials.access_key_id.empty() || config.credentials.secret_access_key.empty())
+  if (!config.credential_source &&
+      (config.credentials.access_key_id.empty() || config.credentials.secret_access_key.empty()))
     return invalid("no AWS credentials for DynamoDB (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
   std::string endpoint = config.endpoint.empty() ? "https://dynamodb." + config.region + ".amazonaws.com"
                                                  : config.endpoint;
@@ -393,6 +394,7 @@ Result<std::unique_ptr<DynamoCatalog>> DynamoCatalog::open(Config config, std::s
   auto impl = std::make_unique<Impl>();
   impl->url = endpoint + "/";
   impl->signing.credentials = config.credentials;
+  impl->signing.source = config.credential_source;
   impl->signing.scope = aws::Scope{config.region, "dynamodb"};
   impl->http = http ? std::move(http) : std::make_shared<aws::HttpClient>(config.http);
   impl->config = std::move(config);

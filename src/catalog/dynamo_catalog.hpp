@@ -50,6 +50,7 @@ struct DynamoCatalogConfig {
   std::string endpoint;            // "http://127.0.0.1:8000"; empty: https://dynamodb.<region>.amazonaws.com
   std::string region = "us-east-1";
   aws::Credentials credentials;    // any non-empty keys work with dynalite
+  aws::CredentialSource credential_source;  // when set, used instead of credentials (refreshing)
   std::string table = "ImageMetadata";
   std::string gsi = "uploadDate-index";
   int shards = 8;                  // uploadDay partitions per day, 1..kMaxShards; fixed for a table's life

@@ -39,9 +39,11 @@ Result<std::unique_ptr<catalog::Catalog>> open_catalog(const config::Config& c, 
   dc.endpoint = c.catalog.endpoint;
   dc.region = c.catalog.region.empty() ? env_or("AWS_REGION", env_or("AWS_DEFAULT_REGION", "us-east-1")) : c.catalog.region;
   dc.table = c.catalog.table;
-  dc.credentials.access_key_id = env_or("AWS_ACCESS_KEY_ID", "");
-  dc.credentials.secret_access_key = env_or("AWS_SECRET_ACCESS_KEY", "");
-  dc.credentials.session_token = env_or("AWS_SESSION_TOKEN", "");
+  // The standard chain (environment, shared files and profiles, container endpoint), refreshed
+  // before container credentials expire.
+  auto provider = aws::CredentialProvider::create({}, {});
+  if (!provider) return provider.error();
+  dc.credential_source = (*provider)->source();
   auto cat = catalog::DynamoCatalog::open(dc);
   if (!cat) return cat.error();
   return std::unique_ptr<catalog::Catalog>(std::move(*cat));
@@ -58,9 +60,9 @@ Result<std::unique_ptr<storage::ObjectStore>> open_store(const config::Config& c
   } else if (auto region = aws::resolve_region(); region && !region->empty()) {
     s3.region = *region;
   }
-  auto creds = aws::resolve_credentials();
-  if (!creds) return creds.error();
-  s3.credentials = *creds;
+  auto provider = aws::CredentialProvider::create({}, {});
+  if (!provider) return provider.error();
+  s3.credential_source = (*provider)->source();
   auto store = storage::S3Store::create(s3);
   if (!store) return store.error();
   return std::unique_ptr<storage::ObjectStore>(std::move(*store));

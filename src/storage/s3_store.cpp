@@ -634,6 +634,7 @@ Status S3Config::validate() const {
 struct S3Store::Impl {
   explicit Impl(const S3Config& config) : config_(config), http_(http_options(config)) {
     signing_.credentials = config.credentials;
+    signing_.source = config.credential_source;
     signing_.scope = aws::Scope{config.region, "s3"};
     classifier_ = [](const HttpResponse& r) { return s3::retryable_code(s3::parse_error(r.status, r.body, r.headers).code); };
     std::string endpoint = config.endpoint.empty() ? "https://s3." + config.region + ".amazonaws.com" : config.endpoint;
@@ -670,7 +671,7 @@ struct S3Store::Impl {
   }
 
   Result<HttpResponse> send(const HttpRequest& request, const aws::BodySink* sink = nullptr) {
-    const bool anonymous = config_.credentials.access_key_id.empty();
+    const bool anonymous = config_.credentials.access_key_id.empty() && !config_.credential_source;
     return http_.send(request, anonymous ? nullptr : &signing_, sink, &classifier_);
   }
 

@@ -57,6 +57,9 @@ struct S3Config {
   // (http://bucket.host/key). Local servers need path style.
   bool path_style = false;
   aws::Credentials credentials;
+  // When set, asked before each request instead of `credentials` (aws::CredentialProvider,
+  // which refreshes expiring container credentials).
+  aws::CredentialSource credential_source;
   std::uint64_t multipart_threshold = 16ull * 1024 * 1024;  // bodies larger than this go multipart
   std::uint64_t part_size = 8ull * 1024 * 1024;             // kS3MinPartSize..kS3MaxPartSize
   int upload_concurrency = 4;                               // parts in flight, 1..kS3MaxUploadConcurrency

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <string>
 #include <thread>
@@ -307,6 +309,105 @@ TEST(Region, none_is_not_found) {
   auto r = resolve_region("", env.lookup());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::not_found);
+}
+
+}  // namespace
+}  // namespace thumbflow::aws
+
+namespace thumbflow::aws {
+namespace {
+
+// A container endpoint whose keys change on every call and expire `ttl` after it.
+class RotatingEndpoint {
+ public:
+  explicit RotatingEndpoint(std::chrono::seconds ttl) : ttl_(ttl) {
+    server_.Get("/creds", [this](const httplib::Request&, httplib::Response& res) {
+      if (down_) {
+        res.status = 503;
+        return;
+      }
+      const int n = ++calls_;
+      const std::time_t exp = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + ttl_);
+      std::tm tm{};
+      gmtime_r(&exp, &tm);
+      char when[32];
+      std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      res.set_content(R"({"AccessKeyId":"ASIAROTATE)" + std::to_string(n) +
+                          R"(","SecretAccessKey":"s","Token":"t","Expiration":")" + when + R"("})",
+                      "application/json");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    for (int i = 0; i < 500 && !server_.is_running(); ++i) std::this_thread::sleep_for(2ms);
+  }
+  ~RotatingEndpoint() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/creds"; }
+  std::atomic<int> calls_{0};
+  std::atomic<bool> down_{false};
+
+ private:
+  std::chrono::seconds ttl_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+CredentialOptions options_for(const FakeEnv& env) {
+  CredentialOptions o;
+  o.env = env.lookup();
+  return o;
+}
+
+TEST(CredentialProvider, refreshes_container_keys_before_they_expire) {
+  RotatingEndpoint endpoint(std::chrono::seconds(120));  // inside the 5-minute refresh window
+  test::TempDir home;
+  FakeEnv env({{"HOME", home.path().string()}, {"AWS_CONTAINER_CREDENTIALS_FULL_URI", endpoint.url()}});
+  auto provider = CredentialProvider::create({}, options_for(env));
+  ASSERT_TRUE(provider.ok()) << provider.error().describe();
+  EXPECT_EQ((*provider)->get()->access_key_id, "ASIAROTATE2");
+  auto source = (*provider)->source();
+  EXPECT_EQ(source()->access_key_id, "ASIAROTATE3");
+  EXPECT_EQ((*provider)->resolutions(), 3);
+}
+
+TEST(CredentialProvider, keeps_keys_that_are_far_from_expiry_and_keys_without_one) {
+  RotatingEndpoint endpoint(std::chrono::seconds(3600));
+  test::TempDir home;
+  FakeEnv env({{"HOME", home.path().string()}, {"AWS_CONTAINER_CREDENTIALS_FULL_URI", endpoint.url()}});
+  auto provider = CredentialProvider::create({}, options_for(env));
+  ASSERT_TRUE(provider.ok());
+  for (int i = 0; i < 5; ++i) EXPECT_EQ((*provider)->get()->access_key_id, "ASIAROTATE1");
+  EXPECT_EQ(endpoint.calls_, 1);
+
+  FakeEnv keys({{"HOME", home.path().string()}, {"AWS_ACCESS_KEY_ID", "AKIAENV"}, {"AWS_SECRET_ACCESS_KEY", "x"}});
+  auto fixed = CredentialProvider::create({}, options_for(keys));
+  ASSERT_TRUE(fixed.ok());
+  EXPECT_EQ((*fixed)->get()->access_key_id, "AKIAENV");
+  EXPECT_EQ((*fixed)->resolutions(), 1);
+}
+
+TEST(CredentialProvider, a_failed_refresh_serves_valid_keys_and_reports_expired_ones) {
+  RotatingEndpoint endpoint(std::chrono::seconds(120));
+  test::TempDir home;
+  FakeEnv env({{"HOME", home.path().string()}, {"AWS_CONTAINER_CREDENTIALS_FULL_URI", endpoint.url()}});
+  auto provider = CredentialProvider::create({}, options_for(env));
+  ASSERT_TRUE(provider.ok());
+  endpoint.down_ = true;
+  auto still = (*provider)->get();
+  ASSERT_TRUE(still.ok()) << "keys valid for two more minutes are still used";
+  EXPECT_EQ(still->access_key_id, "ASIAROTATE1");
+
+  RotatingEndpoint expired(std::chrono::seconds(-10));
+  FakeEnv env2({{"HOME", home.path().string()}, {"AWS_CONTAINER_CREDENTIALS_FULL_URI", expired.url()}});
+  auto gone = CredentialProvider::create({}, options_for(env2));
+  ASSERT_TRUE(gone.ok());
+  expired.down_ = true;
+  auto r = (*gone)->get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("expired"), std::string::npos) << r.error().message;
 }
 
 }  // namespace

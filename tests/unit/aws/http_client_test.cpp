@@ -397,7 +397,7 @@ TEST(HttpClient, signs_every_attempt_so_the_server_can_verify_each) {
     res.status = calls++ == 0 ? 503 : 200;
   });
   HttpClient client(fast_options());
-  SigningConfig signing{creds, Scope{"us-east-1", "s3"}, {}};
+  SigningConfig signing{creds, Scope{"us-east-1", "s3"}, {}, {}};
   HttpRequest req;
   req.method = "PUT";
   req.url = server.url("/bucket/a%20key%2Bplus?partNumber=1&uploadId=x");
@@ -424,7 +424,7 @@ TEST(HttpClient, a_wrong_secret_is_signed_but_refused_by_the_verifier) {
     res.status = valid ? 200 : 403;
   });
   HttpClient client(fast_options());
-  SigningConfig signing{Credentials{"AKIDTEST", "wrong secret", ""}, Scope{"us-east-1", "s3"}, {}};
+  SigningConfig signing{Credentials{"AKIDTEST", "wrong secret", ""}, Scope{"us-east-1", "s3"}, {}, {}};
   auto r = client.send(get(server.url("/bucket/key")), &signing);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 403);
