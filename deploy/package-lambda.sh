@@ -8,7 +8,7 @@
 #   bin/thumbflow                   the binary (debug symbols stripped)
 #   lib/ld-linux-*.so.*             the loader of the glibc the binary was linked against
 #   lib/*.so.*                      every shared library the binary and the HEIF module need
-#   lib/vips-modules-<ver>/vips-heif.so
+#   <triplet>/vips-modules-<ver>/vips-heif.so
 #                                   the one libvips module thumbflow allows (HEIF/AVIF); the others
 #                                   (ImageMagick, PDF, OpenSlide, JPEG XL) are blocked by policy and
 #                                   not shipped
@@ -52,13 +52,21 @@ stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/bin" "$stage/lib"
 
-# The libvips module folder, as libvips finds it under $VIPSHOME/lib.
-vips_libdir="$(pkg-config --variable=libdir vips 2>/dev/null || echo /usr/lib/$(gcc -dumpmachine))"
+# The libvips module folder. Where libvips looks for it under $VIPSHOME depends on how it was
+# built (Debian 12's 8.14 looks in $VIPSHOME/x86_64-linux-gnu/vips-modules-8.14), so ask it: its
+# debug log names the folders it searches.
+vips_libdir="$(pkg-config --variable=libdir vips 2>/dev/null || echo "/usr/lib/$(gcc -dumpmachine)")"
 module_dir="$(ls -d "$vips_libdir"/vips-modules-* 2>/dev/null | head -n 1 || true)"
 heif_module=""
 if [[ -n "$module_dir" && -f "$module_dir/vips-heif.so" ]]; then
-  mkdir -p "$stage/lib/$(basename "$module_dir")"
-  heif_module="$stage/lib/$(basename "$module_dir")/vips-heif.so"
+  # A 1x1 GIF makes thumbflow start libvips.
+  printf 'GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;' >"$stage/probe.gif"
+  searched="$(env -i VIPSHOME="$stage" G_MESSAGES_DEBUG=all "$binary" probe "$stage/probe.gif" 2>&1 |
+              sed -n 's/.*searching "\(.*\/vips-modules-[^"]*\)".*/\1/p' | head -n 1 || true)"
+  rm -f "$stage/probe.gif"
+  [[ "$searched" == "$stage"/* ]] || { echo "package-lambda.sh: cannot tell where libvips looks for modules under VIPSHOME" >&2; exit 1; }
+  mkdir -p "$searched"
+  heif_module="$searched/vips-heif.so"
   cp -L "$module_dir/vips-heif.so" "$heif_module"
 fi
 
@@ -97,14 +105,16 @@ cat >"$stage/bootstrap" <<EOF
 # Lambda starts this (provided.al2023). thumbflow runs on the loader and libraries shipped
 # beside it, not the image's; started with argv[0] bootstrap and AWS_LAMBDA_RUNTIME_API set, it
 # runs the Runtime API loop. VIPSHOME tells libvips where its HEIF module is.
-here="\$(cd "\$(dirname "\$0")" && pwd)"
+# Only shell builtins here: the environment may have no PATH.
+case "\$0" in */*) here="\${0%/*}" ;; *) here=. ;; esac
+here="\$(cd "\$here" && pwd)"
 export VIPSHOME="\$here"
 exec "\$here/lib/$loader_name" --library-path "\$here/lib" --argv0 "\$here/bootstrap" "\$here/bin/thumbflow" "\$@"
 EOF
 chmod 0755 "$stage/bootstrap"
 
 rm -f "$out"
-(cd "$stage" && zip -q -9 -r -X "$out" bootstrap bin lib)
+(cd "$stage" && zip -q -9 -r -X "$out" .)
 
 zipped=$(stat -c %s "$out")
 unzipped=$(du -sb --apparent-size "$stage" | cut -f1)

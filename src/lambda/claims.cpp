@@ -80,8 +80,8 @@ Result<DynamoClaims::Answer> DynamoClaims::call(std::string_view op, const std::
   }
   Answer a;
   a.status = r->status;
-  a.body = std::move(r->body);
   if (a.status < 200 || a.status >= 300) a.code = error_code(*r);
+  a.body = std::move(r->body);
   return a;
 }
 
