@@ -36,15 +36,16 @@ class EmbeddedHome : public ::testing::Test {
   void start() {
     s3_port = test::free_port();
     console_port = test::free_port();
+    std::map<std::string, std::string> env = {{"THUMBFLOW_ACCESS_KEY", kAccess},
+                                              {"THUMBFLOW_SECRET_KEY", kSecret},
+                                              {"THUMBFLOW_WORKERS_MAX", "2"},
+                                              {"THUMBFLOW_WORKERS_BACKOFF_BASE_MS", "100"}};
+    for (const auto& [k, v] : extra_env) env[k] = v;
     server = std::make_unique<test::BackgroundProcess>(
         std::vector<std::string>{exe(), "serve", "--data", data.string(), "--s3-listen",
                                  "127.0.0.1:" + std::to_string(s3_port), "--console-listen",
                                  "127.0.0.1:" + std::to_string(console_port)},
-        tmp.path() / ("server" + std::to_string(++starts)),
-        std::map<std::string, std::string>{{"THUMBFLOW_ACCESS_KEY", kAccess},
-                                           {"THUMBFLOW_SECRET_KEY", kSecret},
-                                           {"THUMBFLOW_WORKERS_MAX", "2"},
-                                           {"THUMBFLOW_WORKERS_BACKOFF_BASE_MS", "100"}});
+        tmp.path() / ("server" + std::to_string(++starts)), env);
     ASSERT_TRUE(test::eventually([&] { return aws({"s3", "ls"}).exit_code == 0 || !server->running(); },
                                  std::chrono::seconds(20)))
         << server->err();
@@ -76,6 +77,24 @@ class EmbeddedHome : public ::testing::Test {
     return test::eventually([&] { return records().size() >= n; }, limit);
   }
 
+  void restart() {
+    server->signal(SIGTERM);
+    server->wait();
+    start();
+  }
+  test::ProcessResult cli(std::vector<std::string> args) {
+    std::vector<std::string> argv = {exe()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--data", data.string()});
+    return test::run_process(argv);
+  }
+  std::map<std::string, json> records_by_key() {
+    std::map<std::string, json> out;
+    for (auto& r : records()) out[r["originalImage"].get<std::string>()] = r;
+    return out;
+  }
+
+  std::map<std::string, std::string> extra_env;  // THUMBFLOW_* settings for the next start()
   test::TempDir tmp;
   fs::path data, aws_config;
   int s3_port = 0, console_port = 0, starts = 0;
@@ -229,6 +248,55 @@ TEST_F(EmbeddedHome, sigterm_mid_run_exits_cleanly_and_the_next_start_finishes_e
   auto recs = records();
   EXPECT_EQ(recs.size(), 40u) << before << " were done before SIGTERM";
   for (auto& r : recs) EXPECT_EQ(r["status"], "processed") << r.dump();
+}
+
+TEST_F(EmbeddedHome, images_retry_and_reprocess_commands_work_against_a_running_server) {
+  // A limit too low for coins.png (384x303): it fails as too_large, the tiny GIF passes.
+  extra_env = {{"THUMBFLOW_LIMITS_MAX_PIXELS", "100000"}};
+  restart();
+  const std::string dst = std::string("s3://") + kBucket + "/uploads/";
+  ASSERT_EQ(aws({"s3", "cp", (test::corpus_dir() / "skimage_coins.png").string(), dst + "coins.png"}).exit_code, 0);
+  ASSERT_EQ(aws({"s3", "cp", (test::corpus_dir() / "skimage_no_time_for_that_tiny.gif").string(), dst + "tiny.gif"})
+                .exit_code,
+            0);
+  ASSERT_TRUE(wait_for_records(2, std::chrono::seconds(60)));
+  auto by_key = records_by_key();
+  const std::string coins_id = by_key["uploads/coins.png"]["imageId"];
+  EXPECT_EQ(by_key["uploads/coins.png"]["errorKind"], "too_large");
+  EXPECT_EQ(by_key["uploads/tiny.gif"]["status"], "processed");
+
+  auto failed = cli({"images", "list", "--status", "failed", "--json"});
+  ASSERT_EQ(failed.exit_code, 0) << failed.err;
+  EXPECT_EQ(std::count(failed.out.begin(), failed.out.end(), '\n'), 1) << failed.out;
+  EXPECT_NE(failed.out.find(coins_id), std::string::npos);
+  auto none = cli({"images", "list", "--since", "2000-01-01", "--until", "2000-12-31", "--json"});
+  ASSERT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_TRUE(none.out.empty()) << none.out;
+  auto one = cli({"images", "get", coins_id, "--json"});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_EQ(json::parse(one.out)["errorKind"], "too_large");
+  EXPECT_NE(json::parse(one.out)["errorMessage"].get<std::string>().find("max_pixels"), std::string::npos);
+
+  // The operator raises the limit and adds a rendition, then retries the failure.
+  extra_env = {{"THUMBFLOW_RENDITIONS", "thumbnail:128x128:jpeg,small:64x64:webp"}};
+  restart();
+  auto retry = cli({"retry", coins_id});
+  ASSERT_EQ(retry.exit_code, 0) << retry.out << retry.err;
+  ASSERT_TRUE(test::eventually([&] { return records_by_key()["uploads/coins.png"]["status"] == "processed"; },
+                               std::chrono::seconds(60)))
+      << server->out();
+  EXPECT_EQ(records_by_key()["uploads/coins.png"]["renditions"].size(), 2u);
+
+  // Reprocess gives the GIF processed under the old renditions its new one.
+  auto again = cli({"reprocess", "--prefix", "uploads/"});
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  ASSERT_TRUE(test::eventually([&] { return records_by_key()["uploads/tiny.gif"]["renditions"].size() == 2u; },
+                               std::chrono::seconds(60)))
+      << server->out();
+  auto ls = aws({"s3", "ls", "--recursive", std::string("s3://") + kBucket + "/thumbnails/small/"});
+  EXPECT_NE(ls.out.find("thumbnails/small/coins.webp"), std::string::npos) << ls.out;
+  EXPECT_NE(ls.out.find("thumbnails/small/tiny.webp"), std::string::npos) << ls.out;
+  EXPECT_EQ(records().size(), 2u) << "retry and reprocess rewrite records, never add one";
 }
 
 }  // namespace thumbflow
