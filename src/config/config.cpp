@@ -114,6 +114,7 @@ const std::vector<Field>& fields() {
         UINT("workers.backoff_base_ms", workers.backoff_base_ms, 86'400'000ULL),
         UINT("workers.backoff_max_ms", workers.backoff_max_ms, 86'400'000ULL),
         STR("output.cache_control", cache_control),
+        UINT("metrics.max_label_sets", metrics.max_label_sets, 1'000'000ULL),
         BOOL("alarms.enabled", alarms.enabled),
         UINT("alarms.evaluation_interval_ms", alarms.evaluation_interval_ms, 86'400'000ULL),
         UINT("alarms.recent_failures", alarms.recent_failures, 1000),
@@ -435,6 +436,7 @@ bool valid_name(const std::string& n) {
 
 Status validate_alarms(const Config& c) {
   auto bad = [](const std::string& path, const std::string& why) { return field_error(path, why); };
+  if (c.metrics.max_label_sets < 1) return bad("metrics.max_label_sets", "must be at least 1");
   const auto& a = c.alarms;
   if (a.evaluation_interval_ms < 100) return bad("alarms.evaluation_interval_ms", "must be at least 100");
   if (a.max_datapoints < 100) return bad("alarms.max_datapoints", "must be at least 100");

@@ -73,6 +73,10 @@ struct AlarmRuleConfig {
   std::vector<std::string> notifiers;          // email, webhook, sns, command; empty = every configured one
 };
 
+struct MetricsConfig {
+  unsigned max_label_sets = 1'000;  // distinct label sets per metric; past it they share "_overflow"
+};
+
 struct AlarmsConfig {
   bool enabled = true;
   std::uint32_t evaluation_interval_ms = 10'000;  // how often the rules are evaluated
@@ -130,6 +134,7 @@ struct Config {
   Limits limits;
   WorkersConfig workers;
   std::string cache_control = "public, max-age=31536000, immutable";
+  MetricsConfig metrics;
   AlarmsConfig alarms;
   NotifyConfig notify;
 

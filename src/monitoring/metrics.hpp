@@ -6,7 +6,8 @@
 // lock and its reference can be kept; inc/set/observe are then lock-free atomics. Only a watched
 // family also appends a datapoint to its Series, under that series' own mutex.
 //
-// Policy: label cardinality is bounded. Past RegistryOptions::max_children_per_family distinct
+// Policy: label cardinality is bounded. Past RegistryOptions::max_children_per_family (config
+// metrics.max_label_sets) distinct
 // label sets in one family, further sets share one child whose every label is "_overflow", so a
 // flood of odd values (for example HTTP status codes from a fuzzer) cannot grow memory.
 #pragma once

@@ -80,7 +80,9 @@ DispatchOptions dispatch_options(const config::NotifyConfig& c) {
 }
 
 Result<std::unique_ptr<Monitor>> Monitor::open(const config::Config& config, const std::filesystem::path& data) {
-  std::unique_ptr<Monitor> m(new Monitor());
+  RegistryOptions ro;
+  ro.max_children_per_family = config.metrics.max_label_sets;
+  std::unique_ptr<Monitor> m(new Monitor(std::move(ro)));
   m->metrics_ = std::make_unique<ServiceMetrics>(m->registry_);
   if (!config.alarms.enabled) return m;
   auto rules = rules_from_config(config);

@@ -42,7 +42,7 @@ class Monitor {
   void image_failed(const ImageRecord& record);
 
  private:
-  Monitor() = default;
+  explicit Monitor(RegistryOptions options) : registry_(std::move(options)) {}
   Registry registry_;
   std::unique_ptr<ServiceMetrics> metrics_;
   std::unique_ptr<AlarmStore> store_;

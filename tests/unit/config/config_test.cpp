@@ -40,6 +40,7 @@ TEST(Config, the_documented_example_is_exactly_the_defaults) {
   EXPECT_EQ(c->workers.max_attempts, d.workers.max_attempts);
   EXPECT_EQ(c->workers.lease_ms, d.workers.lease_ms);
   EXPECT_EQ(c->cache_control, d.cache_control);
+  EXPECT_EQ(c->metrics.max_label_sets, d.metrics.max_label_sets);
   EXPECT_EQ(c->alarms.enabled, d.alarms.enabled);
   EXPECT_EQ(c->alarms.evaluation_interval_ms, d.alarms.evaluation_interval_ms);
   EXPECT_EQ(c->alarms.recent_failures, d.alarms.recent_failures);
@@ -154,6 +155,7 @@ TEST(Config, bad_alarm_and_notify_settings_are_refused_naming_the_field) {
   expect_refused("[[alarms.rules]]\nname = \"a\"\nmetric = \"m\"\nnotifiers = [\"pager\"]\n", "alarms.rules[0].notifiers");
   expect_refused("[[alarms.rules]]\nname = \"a\"\nmetric = \"m\"\nnotifiers = [\"email\"]\n", "not configured");
   expect_refused("[alarms]\nevaluation_interval_ms = 5\n", "alarms.evaluation_interval_ms");
+  expect_refused("[metrics]\nmax_label_sets = 0\n", "metrics.max_label_sets");
   expect_refused("[notify.email]\nurl = \"http://mail\"\nto = [\"a@b\"]\n", "notify.email.url");
   expect_refused("[notify.email]\nurl = \"smtp://mail\"\n", "notify.email.to");
   expect_refused("[notify.email]\nstarttls = \"maybe\"\n", "notify.email.starttls");
