@@ -167,7 +167,7 @@ int serve(const ServeOptions& o) {
             << "  bucket      s3://" << cfg->server.bucket << " (" << cfg->trigger.input_prefix << " -> "
             << cfg->trigger.output_prefix << ")\n"
             << "  console     http://" << console_host << ":" << runtime.console_port() << " (token " << *token
-            << "; POST /events takes S3 notifications; GET /metrics, no token)\n"
+            << "; web page and REST API, docs/api.md; POST /events takes S3 notifications; GET /metrics, no token)\n"
             << "  alarms      " << (cfg->alarms.enabled ? std::to_string(cfg->alarms.rules.size()) + " rule(s), notifying " +
                                                              (cfg->notify.configured().empty() ? std::string("nobody (see [notify])")
                                                                                                : join(cfg->notify.configured()))
@@ -209,7 +209,7 @@ Command add_serve_command(CLI::App& app) {
   cmd->add_option("--config", o->config, "Configuration file (see thumbflow.example.toml)");
   cmd->add_option("--s3-listen", o->s3_listen, "Address of the S3 endpoint, HOST:PORT (default 127.0.0.1:9000)");
   cmd->add_option("--console-listen", o->console_listen,
-                  "Address of the console (POST /events, GET /healthz), HOST:PORT (default 127.0.0.1:9001)");
+                  "Address of the console (POST /events, GET /healthz, GET /metrics), HOST:PORT (default 127.0.0.1:9001)");
   cmd->add_flag("--log-requests", o->log_requests, "Print one line per request on stderr");
   cmd->footer(
       "Creates the bucket image-processing-local with uploads/ and thumbnails/, generates an access key on first "
