@@ -6,6 +6,7 @@
 #                                   shipped dynamic loader with lib/ as the only library path,
 #                                   and argv[0] ".../bootstrap" (so thumbflow runs its runtime loop)
 #   bin/thumbflow                   the binary (debug symbols stripped)
+#   ca-certificates.crt             the CA bundle for HTTPS (SSL_CERT_FILE)
 #   lib/ld-linux-*.so.*             the loader of the glibc the binary was linked against
 #   lib/*.so.*                      every shared library the binary and the HEIF module need
 #   <triplet>/vips-modules-<ver>/vips-heif.so
@@ -71,6 +72,11 @@ if [[ -n "$module_dir" && -f "$module_dir/vips-heif.so" ]]; then
 fi
 
 cp -L "$binary" "$stage/bin/thumbflow"
+# Lambda's Amazon Linux 2023 keeps its CA bundle in /etc/pki/tls/certs, not where Debian's
+# libcurl looks (/etc/ssl/certs/ca-certificates.crt): ship the build machine's bundle.
+ca_bundle=/etc/ssl/certs/ca-certificates.crt
+[[ -f "$ca_bundle" ]] || { echo "package-lambda.sh: $ca_bundle is missing (install ca-certificates)" >&2; exit 1; }
+cp -L "$ca_bundle" "$stage/ca-certificates.crt"
 
 # Every library ldd resolves for the binary and the module, and the loader ldd names.
 loader=""
@@ -109,6 +115,7 @@ cat >"$stage/bootstrap" <<EOF
 case "\$0" in */*) here="\${0%/*}" ;; *) here=. ;; esac
 here="\$(cd "\$here" && pwd)"
 export VIPSHOME="\$here"
+export SSL_CERT_FILE="\${SSL_CERT_FILE:-\$here/ca-certificates.crt}"
 exec "\$here/lib/$loader_name" --library-path "\$here/lib" --argv0 "\$here/bootstrap" "\$here/bin/thumbflow" "\$@"
 EOF
 chmod 0755 "$stage/bootstrap"

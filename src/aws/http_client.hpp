@@ -91,6 +91,9 @@ class HttpClient {
     HttpTimeouts timeouts;
     std::string user_agent = "thumbflow/0.1";
     bool verify_tls = true;
+    // PEM file of trusted CAs; empty = libcurl's built-in default (Debian's path, which Lambda's
+    // Amazon Linux lacks: the Lambda package ships its own bundle).
+    std::string ca_bundle;
     std::size_t max_response_body = 64 * 1024 * 1024;  // in-memory bodies larger than this fail
   };
   explicit HttpClient(Options options);

@@ -61,6 +61,7 @@ TEST(LambdaPackage, unpacked_zip_bootstrap_serves_invocations_with_a_clean_envir
   auto unzipped = test::run_process({"/usr/bin/unzip", "-q", zip.string(), "-d", task.string()});
   ASSERT_EQ(unzipped.exit_code, 0) << unzipped.err;
   ASSERT_TRUE(std::filesystem::exists(task / "bootstrap"));
+  EXPECT_GT(std::filesystem::file_size(task / "ca-certificates.crt"), 10'000u) << "no CA bundle for HTTPS on Lambda";
 
   // The peers: a bucket with two uploads, a fresh table.
   storage::S3Config s3;
