@@ -61,7 +61,12 @@ Result<std::unique_ptr<LambdaHome>> LambdaHome::open(const config::Environment& 
   Impl& h = *home->impl_;
   h.config = std::move(*cfg);
   h.lambda = std::move(*lambda_cfg);
-  h.http = std::make_shared<aws::HttpClient>();
+  // Lambda's Amazon Linux keeps its CA bundle where Debian's libcurl does not look; the package
+  // ships one and its bootstrap names it in SSL_CERT_FILE (OpenSSL's own variable).
+  const std::string ca_bundle = env("SSL_CERT_FILE").value_or("");
+  aws::HttpClient::Options http_options;
+  http_options.ca_bundle = ca_bundle;
+  h.http = std::make_shared<aws::HttpClient>(http_options);
 
   storage::S3Config s3;
   s3.endpoint = h.config.storage.endpoint;
@@ -69,6 +74,7 @@ Result<std::unique_ptr<LambdaHome>> LambdaHome::open(const config::Environment& 
   s3.path_style = s3.endpoint.empty() ? false : h.config.storage.path_style;
   s3.region = h.config.storage.region.empty() ? region : h.config.storage.region;
   s3.credentials = creds->credentials;
+  s3.ca_bundle = ca_bundle;
   auto store = storage::S3Store::create(s3);
   if (!store) return store.error();
   h.store = std::move(*store);

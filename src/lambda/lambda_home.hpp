@@ -11,6 +11,7 @@
 //                                 as for every home (see thumbflow.example.toml)
 //   THUMBFLOW_LAMBDA_*            see handler.hpp and runtime.hpp
 //   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION
+//   SSL_CERT_FILE                 CA bundle for HTTPS (the package's bootstrap sets it)
 // storage.kind and catalog.kind are s3 and dynamodb here whatever the environment says.
 #pragma once
 

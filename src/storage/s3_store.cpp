@@ -648,6 +648,7 @@ struct S3Store::Impl {
     aws::HttpClient::Options o;
     o.retry = config.retry;
     o.timeouts = config.timeouts;
+    o.ca_bundle = config.ca_bundle;
     o.user_agent = config.user_agent;
     return o;
   }

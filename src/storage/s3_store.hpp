@@ -66,6 +66,7 @@ struct S3Config {
   aws::RetryPolicy retry;
   aws::HttpTimeouts timeouts;
   std::string user_agent = "thumbflow/0.1";
+  std::string ca_bundle;  // PEM file of trusted CAs; empty = libcurl's default (HttpClient::Options)
 
   // invalid_argument with the field and its allowed range when a value is out of bounds.
   Status validate() const;
