@@ -320,7 +320,10 @@
         bar.value = 100;
         status.textContent = "uploaded, processing";
         li.classList.add("done");
-        for (const u of body.uploads) upsert({ imageId: u.imageId, originalImage: u.key, status: "" }, true);
+        for (const u of body.uploads) {
+          li.dataset.id = u.imageId;
+          upsert({ imageId: u.imageId, originalImage: u.key, status: "" }, true);
+        }
       } else {
         li.classList.add("failed");
         status.textContent = (body && body.error) || "HTTP " + xhr.status;
@@ -482,6 +485,9 @@
         renditions: Object.fromEntries((r.renditions || []).map((x) => [x.name, imageUrl(id, "/renditions/" + encodeURIComponent(x.name))])),
       };
       upsert(r, !state.images.has(id));
+      // The upload's own row says how it ended.
+      const row = $("progress").querySelector('li[data-id="' + CSS.escape(id) + '"] .sub');
+      if (row) row.textContent = r.status === "processed" ? "processed" : "failed: " + (r.errorKind || "");
       if (state.current && state.current.imageId === id && $("detail").open) showDetail(id);
       refreshSoon();
     };

@@ -36,9 +36,10 @@
     return hash.length === 4 + 2 * nx * ny ? { nx, ny } : null;
   }
 
+  // The length fits the component counts and every character is a base-83 digit.
   function isValid(hash) {
     try {
-      return sizes(hash) !== null;
+      return sizes(hash) !== null && [...hash].every((c) => CHARS.includes(c));
     } catch (e) {
       return false;
     }

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/home.hpp"
+#include "console/console.hpp"
 #include "events/event_decoder.hpp"
 #include "pipeline/reconcile.hpp"
 #include "pipeline/vips_renderer.hpp"
@@ -76,13 +77,18 @@ class MonitorObserver final : public pipeline::PipelineObserver {
   explicit MonitorObserver(monitoring::Monitor* m) : monitor_(m) {}
   void on_processed(const ImageRecord& record) override {
     if (monitor_) monitor_->metrics().image_processed(record);
+    if (live) live->on_processed(record);
   }
   void on_failed(const ImageRecord& record) override {
     if (monitor_) monitor_->image_failed(record);
+    if (live) live->on_failed(record);
   }
-  void on_retry(const ObjectCreated&, const Error& error, int) override {
+  void on_retry(const ObjectCreated& event, const Error& error, int attempt) override {
     if (monitor_) monitor_->metrics().image_retry(to_string(error.kind));
+    if (live) live->on_retry(event, error, attempt);
   }
+  // The console's live updates; set before the workers start.
+  pipeline::PipelineObserver* live = nullptr;
 
  private:
   monitoring::Monitor* monitor_;
@@ -169,6 +175,7 @@ struct EmbeddedRuntime::Impl {
   pipeline::Pipeline pipeline;
   pipeline::WorkerPool pool;
   httplib::Server console;
+  std::unique_ptr<console::Console> console_app;  // REST API and web page (src/console)
   std::thread console_thread;
   std::thread catch_up_thread;
   std::atomic<bool> stopping{false};
@@ -209,6 +216,16 @@ Status EmbeddedRuntime::start(const std::string& host, int port, const std::stri
   } else if (*n > 0) {
     spdlog::info("{} job(s) left in progress by the previous run are queued again", *n);
   }
+  // The console's limits (THUMBFLOW_CONSOLE_*), checked before anything starts.
+  auto console_options = console::options_from_env([](const char* name) { return std::getenv(name); });
+  if (!console_options) return console_options.error();
+  impl_->console_app = std::make_unique<console::Console>(
+      console::ConsoleDeps{impl_->store, impl_->catalog, impl_->queue, impl_->config.server.bucket,
+                           impl_->config.trigger.input_prefix, token,
+                           [this](const ObjectCreated& ev) { return on_object_created(ev); },
+                           [this] { return impl_->pool.gauges(); }, impl_->monitor},
+      *console_options);
+  impl_->observer.live = &impl_->console_app->hub();
   impl_->pool.start();
   impl_->token = token;
   auto& srv = impl_->console;
@@ -257,6 +274,7 @@ Status EmbeddedRuntime::start(const std::string& host, int port, const std::stri
     }
     res.set_content(impl_->monitor->registry().prometheus_text(), "text/plain; version=0.0.4; charset=utf-8");
   });
+  impl_->console_app->mount(srv);  // after /events: its payload cap is the console's upload cap
   int bound = port == 0 ? srv.bind_to_any_port(host) : (srv.bind_to_port(host, port) ? port : -1);
   if (bound < 0) {
     impl_->pool.stop();
@@ -273,6 +291,7 @@ void EmbeddedRuntime::stop() {
   impl_->stopping = true;
   if (impl_->monitor) impl_->monitor->stop();
   if (impl_->catch_up_thread.joinable()) impl_->catch_up_thread.join();
+  if (impl_->console_app) impl_->console_app->shutdown();  // event streams end first
   if (impl_->console_thread.joinable()) {
     impl_->console.stop();
     impl_->console_thread.join();

@@ -11,6 +11,7 @@
 #include "catalog/image_id.hpp"
 #include "cli/commands.hpp"
 #include "cli/home.hpp"
+#include "console/image_actions.hpp"
 #include "core/json.hpp"
 
 namespace thumbflow::cli {
@@ -42,19 +43,6 @@ void print_row(const ImageRecord& r) {
   if (what.size() > 100) what = what.substr(0, 97) + "...";
   std::printf("%-24s  %-9s  %-32s  %s -> %s\n", r.upload_date.c_str(), std::string(to_string(r.status)).c_str(),
               r.image_id.c_str(), r.original_key.c_str(), what.c_str());
-}
-
-ObjectCreated event_for(const ImageRecord& r) {
-  ObjectCreated ev;
-  ev.bucket = r.bucket;
-  ev.key = r.original_key;
-  ev.etag = r.etag;
-  ev.version_id = r.version_id;
-  ev.size = r.source_bytes;
-  ev.event_time = r.upload_date;
-  ev.event_name = "ObjectCreated:Retry";
-  ev.source = "thumbflow";
-  return ev;
 }
 
 }  // namespace
@@ -161,7 +149,7 @@ Command add_retry_command(CLI::App& app) {
                 std::cerr << r.image_id << ": not failed (" << to_string(r.status) << "), left alone\n";
                 continue;
               }
-              if (auto st = home->queue->requeue(event_for(r), /*force=*/false); !st) return fail("retry", st.error());
+              if (auto st = console::retry_image(*home->queue, r); !st) return fail("retry", st.error());
               ++queued;
             }
             std::cout << "queued " << queued << " image" << (queued == 1 ? "" : "s") << " again\n";

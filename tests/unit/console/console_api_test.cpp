@@ -226,6 +226,19 @@ TEST_F(ConsoleApi, an_upload_is_stored_under_uploads_and_announced_like_an_s3_pu
   EXPECT_EQ(queue->stats()->queued, 2);
 }
 
+TEST_F(ConsoleApi, uploading_a_name_again_replaces_the_object_and_is_announced_again) {
+  auto c = client();
+  auto first = c.Post("/api/uploads", auth(), one_file("same.jpg", "version-1"));
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 202) << first->body;
+  auto second = c.Post("/api/uploads", auth(), one_file("same.jpg", "version-2"));
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->status, 202) << second->body;
+  EXPECT_EQ(*store->get_bytes(ObjectRef{kBucket, "uploads/same.jpg"}), "version-2");
+  EXPECT_NE(json::parse(first->body)["uploads"][0]["imageId"], json::parse(second->body)["uploads"][0]["imageId"]);
+  EXPECT_EQ(created.size(), 2u);
+}
+
 TEST_F(ConsoleApi, a_request_without_a_file_or_with_a_bad_name_is_refused_with_400) {
   auto c = client();
   auto none = c.Post("/api/uploads", auth(), httplib::MultipartFormDataItems{{"note", "x", "", ""}});
