@@ -226,6 +226,7 @@ Result<UploadInfo> MultipartStore::read_upload(const std::string& upload_id) con
     u.ref.key = j->at("key").get<std::string>();
     u.options.content_type = j->value("contentType", "application/octet-stream");
     u.options.cache_control = j->value("cacheControl", "");
+    u.options.stored_headers = j->value("headers", storage::Metadata{});
     u.options.user_metadata = j->value("metadata", storage::Metadata{});
     u.initiated = from_ms(j->value("initiatedMs", std::int64_t{0}));
   } catch (const std::exception& e) {
@@ -254,6 +255,7 @@ Result<UploadInfo> MultipartStore::create(const ObjectRef& ref, const storage::P
                      {"key", ref.key},
                      {"contentType", options.content_type},
                      {"cacheControl", options.cache_control},
+                     {"headers", options.stored_headers},
                      {"metadata", options.user_metadata},
                      {"initiatedMs", to_ms(u.initiated)}};
   if (auto st = write_file_atomic(dir / "upload.json", meta.dump()); !st) return st.error();

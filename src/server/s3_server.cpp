@@ -57,6 +57,17 @@ using NameValues = std::vector<std::pair<std::string, std::string>>;
 
 constexpr std::size_t kBlockBytes = 256 * 1024;
 constexpr std::string_view kMetaPrefix = "x-amz-meta-";
+
+// "content-disposition" -> "Content-Disposition", as S3 spells the headers it returns.
+std::string header_case(std::string_view lower_name) {
+  std::string out(lower_name);
+  bool up = true;
+  for (char& ch : out) {
+    if (up && ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+    up = ch == '-';
+  }
+  return out;
+}
 // Headers cpp-httplib adds to every request itself; they are not the client's.
 constexpr std::array<std::string_view, 4> kLibraryHeaders = {"REMOTE_ADDR", "REMOTE_PORT", "LOCAL_ADDR",
                                                              "LOCAL_PORT"};
@@ -395,6 +406,8 @@ struct S3Server::Impl {
     const std::string* ct = c.h("content-type");
     o.content_type = ct && !ct->empty() ? *ct : "binary/octet-stream";
     if (const std::string* cc = c.h("cache-control")) o.cache_control = *cc;
+    for (auto name : storage::kStoredHeaders)
+      if (const std::string* v = c.h(std::string(name))) o.stored_headers[std::string(name)] = *v;
     std::size_t meta_bytes = 0;
     for (const auto& [name, value] : c.headers) {
       if (name.compare(0, kMetaPrefix.size(), kMetaPrefix) != 0) continue;
@@ -883,6 +896,7 @@ struct S3Server::Impl {
     c.res.set_header("Last-Modified", format_http_date(meta.last_modified));
     c.res.set_header("Accept-Ranges", "bytes");
     if (!meta.cache_control.empty()) c.res.set_header("Cache-Control", meta.cache_control);
+    for (const auto& [name, value] : meta.stored_headers) c.res.set_header(header_case(name), value);
     for (const auto& [name, value] : meta.user_metadata) c.res.set_header(std::string(kMetaPrefix) + name, value);
   }
 

@@ -268,6 +268,7 @@ Result<ObjectMeta> LocalStore::read_meta(const ObjectRef& ref, const Paths& p) c
       m.etag = j.value("etag", "");
       m.content_type = j.value("contentType", "application/octet-stream");
       m.cache_control = j.value("cacheControl", "");
+      m.stored_headers = j.value("headers", Metadata{});
       m.user_metadata = j.value("metadata", Metadata{});
       if (j.contains("lastModifiedMs"))
         m.last_modified = std::chrono::system_clock::time_point(std::chrono::milliseconds(j["lastModifiedMs"].get<std::int64_t>()));
@@ -353,6 +354,7 @@ Result<PutResult> LocalStore::install(const ObjectRef& ref, Staged& staged, cons
                {"size", staged.size},
                {"contentType", opts.content_type.empty() ? "application/octet-stream" : opts.content_type},
                {"cacheControl", opts.cache_control},
+               {"headers", opts.stored_headers},
                {"metadata", opts.user_metadata},
                {"lastModifiedMs", to_ms(now)}};
   fs::path meta_tmp = root_ / kTmpDir / (random_name() + ".json");
@@ -594,6 +596,7 @@ Result<PutResult> LocalStore::copy(const ObjectRef& from, const ObjectRef& to, b
   if (!replace_metadata) {
     effective.content_type = meta.content_type;
     effective.cache_control = meta.cache_control;
+    effective.stored_headers = meta.stored_headers;
     effective.user_metadata = meta.user_metadata;
   }
   return install(to, **staged, effective);

@@ -21,12 +21,23 @@ namespace thumbflow::storage {
 // User metadata (x-amz-meta-*), names lower-cased.
 using Metadata = std::map<std::string, std::string>;
 
+// The other representation headers S3 stores with an object and returns on GET and HEAD, by
+// their lower-case names. Only these are kept in PutOptions/ObjectMeta::stored_headers.
+inline constexpr std::string_view kStoredHeaders[] = {"content-disposition", "content-encoding", "content-language",
+                                                      "expires"};
+inline bool is_stored_header(std::string_view lower_name) {
+  for (auto h : kStoredHeaders)
+    if (h == lower_name) return true;
+  return false;
+}
+
 struct ObjectMeta {
   std::string key;
   std::uint64_t size = 0;
   std::string etag;  // as S3 gives it, with quotes stripped: MD5 hex, or "<md5>-<parts>" for multipart
   std::string content_type;
   std::string cache_control;
+  Metadata stored_headers;  // kStoredHeaders present on the object
   Metadata user_metadata;
   std::chrono::system_clock::time_point last_modified{};
   std::string version_id;  // empty when the store does not version
@@ -35,6 +46,7 @@ struct ObjectMeta {
 struct PutOptions {
   std::string content_type = "application/octet-stream";
   std::string cache_control;
+  Metadata stored_headers;  // kStoredHeaders to keep with the object (others are ignored)
   Metadata user_metadata;
   bool if_none_match_any = false;        // If-None-Match: *  (create only, never overwrite)
   std::optional<std::string> if_match;   // If-Match: <etag>  (replace only that version)

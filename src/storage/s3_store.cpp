@@ -413,6 +413,8 @@ ObjectMeta meta_from_headers(const aws::Headers& headers) {
       meta.content_type = h.value;
     } else if (name == "cache-control") {
       meta.cache_control = h.value;
+    } else if (is_stored_header(name)) {
+      meta.stored_headers[name] = h.value;
     } else if (name == "last-modified") {
       if (auto t = parse_http_date(h.value)) meta.last_modified = *t;
     } else if (name == "x-amz-version-id") {
@@ -541,6 +543,9 @@ Status add_object_headers(Headers& headers, const PutOptions& opts) {
     if (Status s = add("Content-Type", opts.content_type); !s) return s;
   if (!opts.cache_control.empty())
     if (Status s = add("Cache-Control", opts.cache_control); !s) return s;
+  for (const auto& [name, value] : opts.stored_headers)
+    if (is_stored_header(name))
+      if (Status s = add(name, value); !s) return s;
   for (const auto& [name, value] : opts.user_metadata) {
     if (!is_token(name))
       return make_error(ErrorKind::invalid_argument, "metadata name '" + name + "' is not a valid HTTP header name");

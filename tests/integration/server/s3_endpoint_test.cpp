@@ -12,6 +12,8 @@
 #include <set>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "aws/sigv4.hpp"
 #include "server/checksums.hpp"
 #include "server/s3_server.hpp"
@@ -512,6 +514,32 @@ TEST_F(S3Endpoint, an_upload_whose_job_cannot_be_queued_is_refused_with_503_and_
   auto e = events();
   ASSERT_EQ(e.size(), 1u);
   EXPECT_EQ(e[0].key, "uploads/photo.jpg");
+}
+
+TEST_F(S3Endpoint, aws_cli_representation_headers_are_stored_and_returned) {
+  test::write_bytes(work("report.pdf"), "not really a pdf");
+  auto up = aws({"s3", "cp", work("report.pdf").string(), "s3://" + kBucket + "/docs/report.pdf", "--only-show-errors",
+                 "--content-type", "application/pdf", "--content-disposition", "attachment; filename=\"Q3 report.pdf\"",
+                 "--content-language", "de-CH", "--cache-control", "no-cache", "--expires", "2099-12-01T16:00:00Z"});
+  ASSERT_EQ(up.exit_code, 0) << show(up);
+  auto head = aws({"s3api", "head-object", "--bucket", kBucket, "--key", "docs/report.pdf"});
+  ASSERT_EQ(head.exit_code, 0) << show(head);
+  auto j = nlohmann::json::parse(head.out);
+  EXPECT_EQ(j["ContentType"], "application/pdf");
+  EXPECT_EQ(j["ContentDisposition"], "attachment; filename=\"Q3 report.pdf\"");
+  EXPECT_EQ(j["ContentLanguage"], "de-CH");
+  EXPECT_EQ(j["CacheControl"], "no-cache");
+  EXPECT_NE(j.value("ExpiresString", j.value("Expires", std::string())).find("2099"), std::string::npos) << head.out;
+  // A copy keeps them; a presigned-style override on GET replaces one for that response only.
+  auto cp = aws({"s3", "cp", "s3://" + kBucket + "/docs/report.pdf", "s3://" + kBucket + "/docs/copy.pdf",
+                 "--only-show-errors"});
+  ASSERT_EQ(cp.exit_code, 0) << show(cp);
+  auto copied = nlohmann::json::parse(aws({"s3api", "head-object", "--bucket", kBucket, "--key", "docs/copy.pdf"}).out);
+  EXPECT_EQ(copied["ContentDisposition"], "attachment; filename=\"Q3 report.pdf\"");
+  auto get = aws({"s3api", "get-object", "--bucket", kBucket, "--key", "docs/report.pdf", "--response-content-disposition",
+                  "inline", work("got.pdf").string()});
+  ASSERT_EQ(get.exit_code, 0) << show(get);
+  EXPECT_EQ(nlohmann::json::parse(get.out)["ContentDisposition"], "inline");
 }
 
 }  // namespace

@@ -149,12 +149,16 @@ TEST_P(ObjectStoreContract, metadata_and_content_type_round_trip) {
   o.content_type = "image/webp";
   o.cache_control = "public, max-age=31536000, immutable";
   o.user_metadata = {{"source-key", "uploads/IMG 0001.jpg"}, {"width", "320"}};
+  o.stored_headers = {{"content-disposition", "attachment; filename=\"IMG 0001.webp\""},
+                      {"content-language", "fr"},
+                      {"expires", "Thu, 01 Dec 2099 16:00:00 GMT"}};
   ASSERT_OK(store_->put(ref("r/320.webp"), "RIFF....WEBP", o));
   auto head = store_->head(ref("r/320.webp"));
   ASSERT_OK(head);
   EXPECT_EQ(head->content_type, "image/webp");
   EXPECT_EQ(head->cache_control, "public, max-age=31536000, immutable");
   EXPECT_EQ(head->user_metadata, o.user_metadata);
+  EXPECT_EQ(head->stored_headers, o.stored_headers);
 
   std::string body;
   auto meta = store_->get(ref("r/320.webp"), [&](std::string_view c) -> Status {
@@ -339,6 +343,7 @@ TEST_P(ObjectStoreContract, copy_keeps_or_replaces_metadata) {
   PutOptions o;
   o.content_type = "image/jpeg";
   o.user_metadata = {{"origin", "camera"}};
+  o.stored_headers = {{"content-disposition", "inline"}};
   ASSERT_OK(store_->put(ref("src key.jpg"), "jpeg bytes", o));
 
   auto copied = store_->copy(ref("src key.jpg"), ref("copies/kept+meta.jpg"));
@@ -348,6 +353,7 @@ TEST_P(ObjectStoreContract, copy_keeps_or_replaces_metadata) {
   ASSERT_OK(kept);
   EXPECT_EQ(kept->content_type, "image/jpeg");
   EXPECT_EQ(kept->user_metadata, o.user_metadata);
+  EXPECT_EQ(kept->stored_headers, o.stored_headers);
   EXPECT_EQ(*store_->get_bytes(ref("copies/kept+meta.jpg")), "jpeg bytes");
 
   PutOptions replacement;
