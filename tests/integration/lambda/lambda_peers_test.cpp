@@ -11,6 +11,7 @@
 #include "catalog/image_id.hpp"
 #include "lambda/claims.hpp"
 #include "lambda_test_home.hpp"
+#include "runtime_api_server.hpp"
 #include "storage/s3_store.hpp"
 #include "test_support.hpp"
 
@@ -197,6 +198,38 @@ TEST(InvokeCommand, bad_configuration_is_refused_naming_the_variable) {
                               (test::source_dir() / "tests/fixtures/events/aws-s3-put.json").string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("THUMBFLOW_TABLE"), std::string::npos) << r.out << r.err;
+}
+
+TEST(LambdaCommand, bad_configuration_is_reported_through_init_error_and_ends_the_process) {
+  test::TestRuntimeApi api;
+  auto r = test::run_process({"/usr/bin/env", "-i", "PATH=/usr/bin:/bin", "AWS_LAMBDA_RUNTIME_API=" + api.address(),
+                              "AWS_REGION=us-east-1", (test::binary_dir() / "src/cli/thumbflow").string(), "lambda"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  auto init = api.init_error();
+  ASSERT_TRUE(init.has_value()) << r.out;
+  auto doc = json::parse(*init);
+  EXPECT_EQ(doc["errorType"], "Runtime.InvalidConfiguration");
+  EXPECT_NE(doc["errorMessage"].get<std::string>().find("THUMBFLOW_TABLE"), std::string::npos) << *init;
+  EXPECT_EQ(api.next_calls(), 0) << "no invocation may be taken with a bad configuration";
+}
+
+TEST(LambdaCommand, serves_invocations_through_the_same_handler_until_max_invocations) {
+  auto s3env = peer("s3rver");
+  auto dyn = peer("dynalite");
+  Table table("lambda-cmd");
+  test::TestRuntimeApi api;
+  api.push({"not-an-upload", testing::s3_event("some-bucket", "elsewhere/x.jpg", "abc", 3), test::TestRuntimeApi::in_ms(60'000), ""});
+  auto r = test::run_process({"/usr/bin/env", "-i", "PATH=/usr/bin:/bin", "AWS_LAMBDA_RUNTIME_API=" + api.address(),
+                              "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=" + s3env["ACCESS_KEY"],
+                              "AWS_SECRET_ACCESS_KEY=" + s3env["SECRET_KEY"], "THUMBFLOW_TABLE=" + table.name,
+                              "THUMBFLOW_S3_ENDPOINT=" + s3env["ENDPOINT"], "THUMBFLOW_DYNAMODB_ENDPOINT=" + dyn["ENDPOINT"],
+                              (test::binary_dir() / "src/cli/thumbflow").string(), "lambda", "--max-invocations", "1"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto answers = api.answers();
+  ASSERT_EQ(answers.size(), 1u) << r.out;
+  EXPECT_FALSE(answers[0].error);
+  EXPECT_EQ(json::parse(answers[0].body)["skipped"], 1) << answers[0].body;
+  EXPECT_NE(r.out.find(R"("requestId":"not-an-upload")"), std::string::npos) << r.out;
 }
 
 }  // namespace thumbflow::lambda
