@@ -181,6 +181,14 @@ TEST_F(ConsoleServe, uploads_become_thumbnails_and_failures_that_can_be_streamed
     EXPECT_FALSE(fs::exists(bucket / key.get<std::string>(), ec)) << key;
   }
 
+  // serve's default alarm rule, through the monitor.
+  auto alarms = json::parse(c.Get("/api/alarms", auth())->body);
+  EXPECT_EQ(alarms["enabled"], true);
+  ASSERT_GE(alarms["alarms"].size(), 1u);
+  EXPECT_EQ(alarms["alarms"][0]["name"], "image-processing-errors");
+  EXPECT_TRUE(alarms["alarms"][0]["state"] == "OK" || alarms["alarms"][0]["state"] == "ALARM" ||
+              alarms["alarms"][0]["state"] == "INSUFFICIENT_DATA");
+
   auto status = json::parse(c.Get("/api/status", auth())->body);
   EXPECT_GE(status["workers"]["processed"].get<int>(), 2);
   auto activity = json::parse(c.Get("/api/activity", auth())->body);

@@ -264,6 +264,47 @@ class ConsoleLimits : public ConsoleApi {
   }
 };
 
+class ConsoleOneStream : public ConsoleApi {
+ protected:
+  void SetUp() override {
+    ConsoleOptions o;
+    o.max_event_streams = 1;
+    o.event_keepalive_ms = 100;
+    start(o);
+  }
+};
+
+TEST_F(ConsoleOneStream, a_stream_past_max_event_streams_gets_503_until_one_closes) {
+  std::atomic<bool> open{false}, stop{false};
+  std::thread first([&] {
+    auto c = client();
+    c.Get("/api/events", auth(), [&](const char*, std::size_t) {
+      open = true;
+      return !stop.load();
+    });
+  });
+  ASSERT_TRUE(test::eventually([&] { return open.load(); }, std::chrono::seconds(5)));
+  auto c = client();
+  auto second = c.Get("/api/events", auth());
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->status, 503);
+  EXPECT_TRUE(json::parse(second->body).contains("error"));
+  stop = true;
+  first.join();
+  // The first stream's slot is given back once the server sees it gone (next keepalive).
+  EXPECT_TRUE(test::eventually(
+      [&] {
+        std::atomic<bool> got{false};
+        auto again = client();
+        again.Get("/api/events", auth(), [&](const char*, std::size_t) {
+          got = true;
+          return false;
+        });
+        return got.load();
+      },
+      std::chrono::seconds(5)));
+}
+
 TEST_F(ConsoleLimits, files_over_the_limits_get_413_and_nothing_is_stored) {
   auto c = client();
   auto at_limit = c.Post("/api/uploads", auth(), one_file("fits.jpg", std::string(1000, 'a')));
