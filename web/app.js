@@ -176,12 +176,15 @@
 
   async function retryImage(id, button) {
     if (button) button.disabled = true;
+    // Shown as retrying before the request: its result can arrive on the event stream before
+    // the answer to the POST does, and must not be overwritten by it.
+    const before = state.images.get(id);
+    if (before) upsert(Object.assign({}, before, { status: "", retrying: true }), false);
     try {
       await api(imageUrl(id, "/retry"), { method: "POST" });
-      const r = state.images.get(id);
-      if (r) upsert(Object.assign({}, r, { status: "", retrying: true }), false);
     } catch (e) {
       alertText("Retry failed: " + e.message);
+      if (before && state.images.get(id) && state.images.get(id).retrying) upsert(before, false);
       if (button) button.disabled = false;
     }
   }
@@ -340,12 +343,12 @@
   function wireUpload() {
     const drop = $("drop");
     const input = $("file-input");
+    // A real button opens the picker (Enter and Space work natively); a click anywhere on the
+    // zone does too.
     drop.addEventListener("click", () => input.click());
-    drop.addEventListener("keydown", (e) => {
-      if (e.key === "Enter" || e.key === " ") {
-        e.preventDefault();
-        input.click();
-      }
+    $("pick").addEventListener("click", (e) => {
+      e.stopPropagation();
+      input.click();
     });
     input.addEventListener("change", () => {
       for (const f of input.files) upload(f);

@@ -207,6 +207,29 @@ try {
   if (gone !== 404) throw new Error("the deleted image still answers " + gone);
   step("deleted an image");
 
+  // The keyboard: Enter on a card opens its detail. The file picker: its file is uploaded and
+  // processed like a dropped one.
+  await page.locator(".card.processed .card-open").first().focus();
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#detail[open]");
+  await page.keyboard.press("Escape");
+  await waitFor("the detail to close", async () => !(await page.locator("#detail").evaluate((d) => d.open)), 5000);
+  // (The picker is opened with a click: headless chromium does not always raise the chooser
+  // for a key press; the "choose files" control is a native button, focusable and activated
+  // by Enter and Space like any other.)
+  if ((await page.evaluate(() => document.getElementById("pick").tagName)) !== "BUTTON")
+    throw new Error("the file picker control is not a button");
+  const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.click("#pick")]);
+  await chooser.setFiles(path.join(corpus, "gnome_wood-l.webp"));
+  await waitFor(
+    "the picked file's thumbnail",
+    async () => (await page.locator(".card.processed img.loaded").filter({ hasNot: page.locator("xx") }).count()) === 3 &&
+      (await page.locator(".card .name").filter({ hasText: "gnome_wood-l.webp" }).count()) === 1 &&
+      (await page.locator(".card.processed").filter({ hasText: "gnome_wood-l.webp" }).locator("img.loaded").count()) === 1,
+    30000
+  );
+  step("keyboard: detail opened with Enter; a file from the picker processed");
+
   await page.screenshot({ path: path.join(artifacts, "console-gallery-after.png"), fullPage: true });
   // A phone-sized screen: no horizontal scrolling.
   await page.setViewportSize({ width: 375, height: 740 });
