@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "aws/primitives.hpp"
+#include "pipeline/pipeline.hpp"
 
 namespace thumbflow::console {
 namespace {
@@ -201,16 +202,7 @@ std::string content_disposition(std::string_view key, bool attachment) {
          encoded;
 }
 
-std::string iso8601_ms(std::chrono::system_clock::time_point at) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
-}
+std::string iso8601_ms(std::chrono::system_clock::time_point at) { return pipeline::iso8601(at); }
 
 std::optional<std::int64_t> parse_iso8601_ms(std::string_view text) {
   auto t = normalise_time(text);
