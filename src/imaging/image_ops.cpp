@@ -10,6 +10,7 @@
 
 #include "imaging/extras.hpp"
 #include "imaging/policy.hpp"
+#include "imaging/render_pixels.hpp"
 #include "imaging/shrink_plan.hpp"
 #include "imaging/sniff.hpp"
 
@@ -319,7 +320,11 @@ Status check_limits(const ImageInfo& info, const Limits& limits) {
   return ok_status();
 }
 
-Result<RenderResult> render(std::string_view bytes, std::span<const RenditionSpec> specs, const Limits& limits) {
+namespace {
+
+// Everything render() checks before a pixel is decoded: specs, size, sniff, probe, limits.
+Result<std::pair<SourceFormat, ImageInfo>> checked_probe(std::string_view bytes, std::span<const RenditionSpec> specs,
+                                                         const Limits& limits) {
   if (specs.empty()) return make_error(ErrorKind::invalid_argument, "no rendition requested");
   for (const auto& s : specs)
     if (auto st = s.validate(); !st) return st.error();
@@ -329,8 +334,34 @@ Result<RenderResult> render(std::string_view bytes, std::span<const RenditionSpe
                                                 std::to_string(limits.max_source_bytes));
   auto probed = sniff_and_probe(bytes);
   if (!probed) return probed.error();
+  if (auto st = check_limits(probed->second, limits); !st) return st.error();
+  return probed;
+}
+
+}  // namespace
+
+Result<RenderedPixels> render_pixels(std::string_view bytes, const RenditionSpec& spec, const Limits& limits) {
+  auto probed = checked_probe(bytes, std::span<const RenditionSpec>(&spec, 1), limits);
+  if (!probed) return probed.error();
   auto& [format, info] = *probed;
-  if (auto st = check_limits(info, limits); !st) return st.error();
+  try {
+    VImage pixels = make_pixels(bytes, info, spec);
+    const auto* p = static_cast<const std::uint8_t*>(pixels.data());
+    RenderedPixels out;
+    out.width = static_cast<std::uint32_t>(pixels.width());
+    out.height = static_cast<std::uint32_t>(pixels.height());
+    out.bands = static_cast<std::uint32_t>(pixels.bands());
+    out.data.assign(p, p + std::size_t{out.width} * out.height * out.bands);
+    return out;
+  } catch (const vips::VError& e) {
+    return classify_decode_error(format, e.what());
+  }
+}
+
+Result<RenderResult> render(std::string_view bytes, std::span<const RenditionSpec> specs, const Limits& limits) {
+  auto probed = checked_probe(bytes, specs, limits);
+  if (!probed) return probed.error();
+  auto& [format, info] = *probed;
 
   RenderResult result;
   result.source = info;
