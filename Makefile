@@ -7,7 +7,7 @@ DATA ?= thumbflow-data
 DEMO_OUT ?= build/demo-thumbnails
 CORPUS ?= ../shared/corpus/public
 
-.PHONY: all deps deps-build build debug asan run demo test test-unit test-asan bench clean help
+.PHONY: all deps deps-build build debug asan run demo test test-unit test-asan bench soak clean help
 
 all: build
 
@@ -62,6 +62,13 @@ test-asan: asan
 
 bench: deps build
 	bench/run.sh
+
+# Load and soak (issue #9): 10,000 uploads from 16 clients, serve killed with SIGKILL three times
+# and restarted; builds nothing, uses $(SOAK_EXE). Quick mode: make soak SOAK_ARGS="--uploads 500 --kills 1"
+SOAK_EXE ?= build/release/src/cli/thumbflow
+SOAK_ARGS ?=
+soak:
+	bench/soak.py --exe "$(SOAK_EXE)" $(SOAK_ARGS)
 
 clean:
 	rm -rf build
