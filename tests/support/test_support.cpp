@@ -14,6 +14,8 @@
 #include <array>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -43,6 +45,15 @@ std::string read_bytes(const fs::path& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+const std::string& corpus_bytes(const std::string& name) {
+  static std::mutex mu;
+  static std::map<std::string, std::string> cache;
+  std::lock_guard lock(mu);
+  auto [it, inserted] = cache.try_emplace(name);
+  if (inserted) it->second = read_bytes(corpus_dir() / name);
+  return it->second;
 }
 
 void write_bytes(const fs::path& path, const std::string& bytes) {

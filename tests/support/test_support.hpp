@@ -16,6 +16,8 @@ std::filesystem::path source_dir();
 std::filesystem::path binary_dir();
 std::vector<std::filesystem::path> corpus_files();  // every file in corpus/public, sorted
 std::string read_bytes(const std::filesystem::path& path);
+// A corpus file's bytes by name, read once per process and kept (tests use the same files often).
+const std::string& corpus_bytes(const std::string& name);
 void write_bytes(const std::filesystem::path& path, const std::string& bytes);
 
 // One row of ../shared/corpus/MANIFEST.tsv, keyed by file name.

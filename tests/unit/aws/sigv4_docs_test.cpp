@@ -8,6 +8,7 @@
 #include <string>
 
 #include "aws/sigv4.hpp"
+#include "sigv4_test_headers.hpp"
 
 namespace thumbflow::aws {
 namespace {
@@ -32,12 +33,6 @@ void expect_verifies(const Request& received, std::string_view secret) {
   EXPECT_TRUE(v.valid()) << v.detail << "\n" << v.canonical_request;
 }
 
-std::string header(const Headers& headers, std::string_view name) {
-  for (const Header& h : headers) {
-    if (h.name == name) return h.value;
-  }
-  return "<missing>";
-}
 
 TEST(SigV4Docs, s3_get_object_with_range) {
   auto request =

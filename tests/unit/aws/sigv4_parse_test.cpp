@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "aws/sigv4.hpp"
+#include "sigv4_test_headers.hpp"
 
 namespace thumbflow::aws {
 namespace {
@@ -360,12 +361,6 @@ TEST(SigV4Verify, presigned_url_round_trip_and_tampering) {
 
 // ---- signing rules and limits --------------------------------------------------------------------
 
-std::string header(const Headers& headers, std::string_view name) {
-  for (const Header& h : headers) {
-    if (h.name == name) return h.value;
-  }
-  return "<missing>";
-}
 
 TEST(SigV4Sign, owns_date_token_and_authorization_headers) {
   auto request = request_from_url(

@@ -11,12 +11,7 @@ namespace thumbflow::imaging {
 namespace {
 using vips::VImage;
 
-const std::string& corpus_bytes(const std::string& name) {
-  static std::map<std::string, std::string> cache;
-  auto& bytes = cache[name];
-  if (bytes.empty()) bytes = test::read_bytes(test::corpus_dir() / name);
-  return bytes;
-}
+using test::corpus_bytes;
 
 ErrorKind kind_of(const Result<RenderResult>& r) { return r.ok() ? ErrorKind::internal : r.error().kind; }
 

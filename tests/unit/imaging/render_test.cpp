@@ -12,12 +12,7 @@ namespace thumbflow::imaging {
 namespace {
 using vips::VImage;
 
-const std::string& corpus_bytes(const std::string& name) {
-  static std::map<std::string, std::string> cache;
-  auto& bytes = cache[name];
-  if (bytes.empty()) bytes = test::read_bytes(test::corpus_dir() / name);
-  return bytes;
-}
+using test::corpus_bytes;
 
 VImage decode(const std::string& bytes) {
   return VImage::new_from_buffer(bytes.data(), bytes.size(), "").copy_memory();
