@@ -1,6 +1,9 @@
 // DynamoCatalog on the dynalite peer: the catalog contract (a fresh table per test) and what
 // only DynamoDB has: table creation and the day/shard layout of the date index.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
 #include <unistd.h>
 
 #include <atomic>
@@ -31,9 +34,15 @@ DynamoCatalogConfig peer_config(const std::string& table) {
   config.region = env["REGION"];
   config.credentials = {env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], ""};
   config.table = table;
-  // Open-ended date queries walk this many days back; the contract's open-ended records are
-  // at most three days old.
-  config.open_range_days = 7;
+  // Open-ended date queries walk open_range_days back from tomorrow, one Query per day and
+  // shard, so the window is kept as short as the contract allows: its records are dated from
+  // 2026-11-20 (catalog_contract.cpp), so the window reaches back to that day whatever today is
+  // (a fixed 7 days stopped reaching them on 2026-11-28).
+  using std::chrono::days;
+  const auto oldest = std::chrono::sys_days{std::chrono::year{2026} / 11 / 20};
+  const auto today = std::chrono::floor<days>(std::chrono::system_clock::now());
+  const auto span = static_cast<int>((today - oldest).count()) + 3;
+  config.open_range_days = std::clamp(span, 7, config.max_query_days);
   config.http.retry = {3, std::chrono::milliseconds(10), std::chrono::milliseconds(100)};
   return config;
 }
