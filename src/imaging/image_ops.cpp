@@ -3,12 +3,14 @@
 #include <vips/vips8>
 #include <webp/encode.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <memory>
 #include <string>
 
 #include "imaging/extras.hpp"
+#include "imaging/jpeg_decode.hpp"
 #include "imaging/policy.hpp"
 #include "imaging/render_pixels.hpp"
 #include "imaging/shrink_plan.hpp"
@@ -223,12 +225,42 @@ VipsBlob* encode(VImage& img, const RenditionSpec& spec) {
 // libvips' own thumbnail operation is not used: in 8.14 its pipeline turns decode errors into
 // warnings, so a truncated file would come out as a half-grey thumbnail. Every step below
 // propagates the loader's error (fail_on=error), and the pipeline runs exactly once.
-VImage make_pixels(std::string_view bytes, const ImageInfo& info, const RenditionSpec& spec) {
-  const ShrinkPlan plan = plan_shrink(info, spec);
+// JPEG goes through the fast path (jpeg_decode.hpp): the decoded pixels are borrowed by the
+// returned image, so `jpeg` must outlive every use of it.
+VImage load_source(std::string_view bytes, const ImageInfo& info, const ShrinkPlan& plan, JpegPixels& jpeg,
+                   std::optional<Error>& failure) {
+  if (info.format == SourceFormat::jpeg) {
+    auto decoded = decode_jpeg(bytes, plan.jpeg_shrink);
+    if (!decoded) {
+      failure = decoded.error();
+      return {};
+    }
+    if (decoded->has_value()) {
+      jpeg = std::move(**decoded);
+      VImage img = VImage::new_from_memory(jpeg.data.data(), jpeg.data.size(), static_cast<int>(jpeg.width),
+                                           static_cast<int>(jpeg.height), static_cast<int>(jpeg.bands),
+                                           VIPS_FORMAT_UCHAR);
+      img = img.copy(VImage::option()->set(
+          "interpretation", jpeg.colour == JpegColour::grey   ? VIPS_INTERPRETATION_B_W
+                            : jpeg.colour == JpegColour::cmyk ? VIPS_INTERPRETATION_CMYK
+                                                              : VIPS_INTERPRETATION_sRGB));
+      if (!jpeg.icc_profile.empty())
+        vips_image_set_blob_copy(img.get_image(), VIPS_META_ICC_NAME, jpeg.icc_profile.data(), jpeg.icc_profile.size());
+      return img;
+    }
+  }
   auto opts = VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL)->set("fail_on", VIPS_FAIL_ON_ERROR);
   if (info.format == SourceFormat::jpeg && plan.jpeg_shrink > 1) opts->set("shrink", plan.jpeg_shrink);
   if (info.format == SourceFormat::webp && plan.webp_scale < 1.0) opts->set("scale", plan.webp_scale);
-  VImage img = VImage::new_from_buffer(bytes.data(), bytes.size(), "", opts);
+  return VImage::new_from_buffer(bytes.data(), bytes.size(), "", opts);
+}
+
+Result<VImage> make_pixels(std::string_view bytes, const ImageInfo& info, const RenditionSpec& spec) try {
+  const ShrinkPlan plan = plan_shrink(info, spec);
+  JpegPixels jpeg;
+  std::optional<Error> failure;
+  VImage img = load_source(bytes, info, plan, jpeg, failure);
+  if (failure) return *failure;
 
   // Multi-page loaders load one page (the first) unless told otherwise: animated input gives
   // its first frame.
@@ -248,10 +280,20 @@ VImage make_pixels(std::string_view bytes, const ImageInfo& info, const Renditio
   const bool alpha = img.has_alpha();
   const VipsBandFormat in_format = img.format();
   if (alpha) img = img.premultiply();
-  const double hscale = double(plan.out_width) / img.width();
-  const double vscale = double(plan.out_height) / img.height();
+  // libjpeg rounds a scaled size up (1365 / 4 gives 342): its last column covers only part of a
+  // scaled pixel. The scale is taken from the true scaled size (341.25), so the resize maps
+  // every output pixel to the right place, and the partial edge pixel only fills what rounding
+  // would otherwise leave out; any extra output row or column is cropped. (libvips' loader
+  // drops the partial pixel instead and stretches the rest by up to 0.75 px.)
+  const bool fast_jpeg = !jpeg.data.empty();
+  const double src_w = fast_jpeg ? double(info.width) / plan.jpeg_shrink : double(img.width());
+  const double src_h = fast_jpeg ? double(info.height) / plan.jpeg_shrink : double(img.height());
+  const double hscale = double(plan.out_width) / src_w;
+  const double vscale = double(plan.out_height) / src_h;
   if (hscale != 1.0 || vscale != 1.0)
     img = img.resize(hscale, VImage::option()->set("vscale", vscale)->set("kernel", VIPS_KERNEL_LANCZOS3));
+  if (img.width() > int(plan.out_width) || img.height() > int(plan.out_height))
+    img = img.crop(0, 0, std::min(img.width(), int(plan.out_width)), std::min(img.height(), int(plan.out_height)));
   if (alpha) img = img.unpremultiply().cast(in_format);
 
   // Colour: embedded profiles (and CMYK, which always needs one) are converted to sRGB;
@@ -285,6 +327,8 @@ VImage make_pixels(std::string_view bytes, const ImageInfo& info, const Renditio
     out = out.autorot();
   }
   return out;
+} catch (const vips::VError& e) {
+  return classify_decode_error(info.format, e.what());
 }
 
 PixelView pixel_view(VImage& img) {
@@ -344,8 +388,10 @@ Result<RenderedPixels> render_pixels(std::string_view bytes, const RenditionSpec
   auto probed = checked_probe(bytes, std::span<const RenditionSpec>(&spec, 1), limits);
   if (!probed) return probed.error();
   auto& [format, info] = *probed;
+  auto made = make_pixels(bytes, info, spec);
+  if (!made) return made.error();
   try {
-    VImage pixels = make_pixels(bytes, info, spec);
+    VImage& pixels = *made;
     const auto* p = static_cast<const std::uint8_t*>(pixels.data());
     RenderedPixels out;
     out.width = static_cast<std::uint32_t>(pixels.width());
@@ -367,12 +413,9 @@ Result<RenderResult> render(std::string_view bytes, std::span<const RenditionSpe
   result.source = info;
   for (std::size_t i = 0; i < specs.size(); ++i) {
     const RenditionSpec& spec = specs[i];
-    VImage pixels;
-    try {
-      pixels = make_pixels(bytes, info, spec);
-    } catch (const vips::VError& e) {
-      return classify_decode_error(format, e.what());
-    }
+    auto made = make_pixels(bytes, info, spec);
+    if (!made) return made.error();
+    VImage& pixels = *made;
     if (i == 0) {
       auto px = pixel_view(pixels);
       result.dominant_colour = dominant_colour(px, spec.background);

@@ -1,0 +1,45 @@
+// The JPEG fast path: libjpeg-turbo directly, scaling in the DCT domain while decoding, and for
+// progressive files stopping after the scans the scaled output needs. libvips' JPEG loader
+// costs a pipeline set-up, EXIF string formatting and, for progressive files, a decode of every
+// scan; this reads only what the thumbnail is made from.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace thumbflow::imaging {
+
+enum class JpegColour { grey, rgb, cmyk };
+
+struct JpegPixels {
+  std::vector<std::uint8_t> data;  // interleaved, row after row
+  std::uint32_t width = 0;
+  std::uint32_t height = 0;
+  std::uint32_t bands = 0;  // 1 grey, 3 RGB, 4 CMYK (plain ink: 0 is no ink, Adobe's inversion undone)
+  JpegColour colour = JpegColour::rgb;
+  std::string icc_profile;  // the embedded ICC profile (APP2 chunks joined), empty without one
+  // Figures for tests and benchmarks: scans read before stopping, and the input bytes libjpeg
+  // consumed (the rest was only checked for structure).
+  int scans_read = 0;
+  std::size_t bytes_decoded = 0;
+};
+
+// Decodes at 1/shrink scale (shrink is 1, 2, 4 or 8); an empty optional for the rare colour
+// layouts this path leaves to libvips (neither grey, YCbCr, RGB, CMYK nor YCCK). Fails with corrupt for damaged data and
+// for a file that does not end as a JPEG must (see jpeg_decode.cpp for the policy on the part
+// of a progressive file that is not decoded), with internal when memory runs out. The messages
+// are the ones render() gives for libvips' loader: "truncated jpeg data: ..." or
+// "corrupt jpeg data: ...", with libjpeg's own message in parentheses.
+Result<std::optional<JpegPixels>> decode_jpeg(std::string_view bytes, int shrink);
+
+// Checks that bytes[pos..] is a well-formed run of JPEG markers, scans and entropy-coded data
+// ending with EOI. pos is where a marker (0xFF) starts, or, when pending_marker is non-zero, the
+// first byte after that marker's code. Exposed for tests.
+Status check_jpeg_tail(std::string_view bytes, std::size_t pos, int pending_marker, int components);
+
+}  // namespace thumbflow::imaging
