@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "core/fault_point.hpp"
+
 #include <array>
 #include <climits>
 #include <cstdint>
@@ -477,6 +479,10 @@ Result<bool> SqliteCatalog::put_if_absent(const ImageRecord& record) {
 }
 
 Status SqliteCatalog::upsert(const ImageRecord& record) {
+  // Fault point catalog.upsert: the catalog refuses the write as DynamoDB does when throttled.
+  if (fault::hit("catalog.upsert"))
+    return make_error(ErrorKind::unavailable, "fault point catalog.upsert: the catalog is throttled or down",
+                      "ProvisionedThroughputExceededException");
   auto changed = impl_->write(upsert_row, record);
   if (!changed) return changed.error();
   return ok_status();

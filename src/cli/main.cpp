@@ -5,8 +5,15 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "core/fault_point.hpp"
 
 int main(int argc, char** argv) {
+  // Whole-process fault tests arm points through THUMBFLOW_FAULTS (test builds only; see
+  // core/fault_point.hpp). A bad spec stops the start: a test must not run unarmed by mistake.
+  if (auto st = thumbflow::fault::arm_from_environment(); !st) {
+    std::cerr << "thumbflow: " << st.error().message << "\n";
+    return 2;
+  }
   if (argc > 0 && thumbflow::cli::started_as_lambda_bootstrap(argv[0])) return thumbflow::cli::run_lambda_bootstrap();
   CLI::App app{
       "thumbflow: safe, fast image thumbnails for uploads to an object store.\n"

@@ -9,6 +9,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/fault_point.hpp"
+
 namespace thumbflow::monitoring {
 
 std::chrono::milliseconds backoff_cap(const DispatchOptions& o, int retry) {
@@ -74,7 +76,10 @@ struct Dispatcher::Channel {
       ++item.attempts;
       Status st = make_error(ErrorKind::internal, "not sent");
       try {
-        st = notifier->send(item.n);
+        // Fault point notifier.send: the destination is down; the send is retried as any other.
+        st = fault::hit("notifier.send")
+                 ? Status(make_error(ErrorKind::unavailable, "fault point notifier.send: the destination is down"))
+                 : notifier->send(item.n);
       } catch (const std::exception& e) {
         st = make_error(ErrorKind::internal, std::string("notifier threw: ") + e.what());
       }

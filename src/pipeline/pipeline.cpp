@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "catalog/image_id.hpp"
+#include "core/fault_point.hpp"
 
 namespace thumbflow::pipeline {
 namespace {
@@ -146,6 +147,9 @@ ProcessResult Pipeline::process(const ObjectCreated& event, int attempt, bool la
   // The newest version wins: when the object changed since this event, process the version
   // that is there now. Its own event may have been dropped as stale (events arrive out of
   // order), so going through this one is what guarantees the last write is processed.
+  // A crash here is a crash right after the claim: the job is leased and nothing is written.
+  if (fault::hit("pipeline.after_claim"))
+    return {Outcome::retry, {}, make_error(ErrorKind::unavailable, "fault point pipeline.after_claim")};
   ObjectCreated ev = event;
   for (int hop = 0;; ++hop) {
     ProcessResult r = process_version(ev, attempt, last_attempt, force);
@@ -234,6 +238,9 @@ ProcessResult Pipeline::process_version(const ObjectCreated& ev, int attempt, bo
     record.renditions.push_back(std::move(rr));
   }
   record.thumbnail_key = record.renditions.empty() ? std::string() : record.renditions.front().key;
+  // Renditions are stored, the record is not: the retry must finish with one record.
+  if (fault::hit("pipeline.after_put"))
+    return fail(make_error(ErrorKind::unavailable, "fault point pipeline.after_put"));
   record.status = RecordStatus::processed;
   record.processing_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   record.updated_at = now_iso8601();

@@ -1,5 +1,7 @@
 #include "storage/local_store.hpp"
 
+#include "core/fault_point.hpp"
+
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
@@ -393,8 +395,21 @@ Result<PutResult> LocalStore::put_stream(const ObjectRef& ref, const ByteSource&
                                          std::optional<std::uint64_t> size, const PutOptions& opts) {
   // Refuse bad keys and missing buckets before reading the body.
   if (auto p = paths_for(ref); !p) return p.error();
+  // Fault point store.put: the store goes down after half of the body reached it.
+  const ByteSource* from = &source;
+  ByteSource cut;
+  if (fault::hit("store.put")) {
+    const std::uint64_t stop_at = size ? *size / 2 : 0;
+    cut = [&source, stop_at, sent = std::uint64_t{0}](char* buf, std::size_t cap) mutable -> Result<std::size_t> {
+      if (sent >= stop_at) return make_error(ErrorKind::io, "fault point store.put: the store went down mid-write");
+      auto n = source(buf, static_cast<std::size_t>(std::min<std::uint64_t>(cap, stop_at - sent)));
+      if (n) sent += *n;
+      return n;
+    };
+    from = &cut;
+  }
   // With a size announced, a longer source is stopped as soon as it passes it.
-  auto staged = stage(source, size ? *size : 0);
+  auto staged = stage(*from, size ? *size : 0);
   if (!staged) {
     if (size && staged.error().kind == ErrorKind::too_large)
       return make_error(ErrorKind::invalid_argument,

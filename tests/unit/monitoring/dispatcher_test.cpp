@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/fault_point.hpp"
 #include "monitoring/dispatcher.hpp"
 #include "test_support.hpp"
 
@@ -231,6 +232,26 @@ TEST(Dispatcher, a_full_queue_drops_its_oldest_waiting_message_and_stop_records_
   std::lock_guard lock(rec.mu);
   EXPECT_EQ(rec.rows.back().first, 3);
   EXPECT_EQ(rec.rows.back().second.status, "dropped") << "what stop() leaves behind is recorded";
+}
+
+
+TEST(DispatcherFaults, a_notifier_down_at_the_fault_point_is_retried_and_sent_once_it_is_back) {
+  struct Disarm {
+    ~Disarm() { fault::disarm_all(); }
+  } disarm;
+  ASSERT_TRUE(fault::arm("notifier.send", fault::Action::fail, 2).ok());
+  auto fake = std::make_unique<FakeNotifier>("email");
+  auto* f = fake.get();
+  Recorded rec;
+  std::vector<std::unique_ptr<Notifier>> ns;
+  ns.push_back(std::move(fake));
+  Dispatcher d(std::move(ns), fast(), rec.recorder());
+  d.submit(note("a"));
+  ASSERT_TRUE(d.wait_idle(std::chrono::seconds(5)));
+  EXPECT_EQ(fault::fired("notifier.send"), 2);
+  EXPECT_EQ(f->attempts(), 1) << "the two attempts while it was down never reached it";
+  EXPECT_EQ(f->sent(), (std::vector<std::string>{"a:ALARM"}));
+  EXPECT_EQ(rec.statuses("email"), (std::vector<std::string>{"pending/1", "pending/2", "sent/3"}));
 }
 
 }  // namespace thumbflow::monitoring
