@@ -101,8 +101,9 @@ def make_inputs(out_dir, corpus, count=30):
 class Server:
     """thumbflow serve on fixed loopback ports, restartable on the same data folder."""
 
-    def __init__(self, exe, data, workers, logs):
+    def __init__(self, exe, data, workers, logs, extra_env):
         self.exe, self.data, self.workers, self.logs = exe, data, workers, logs
+        self.extra_env = extra_env
         self.s3_port, self.console_port = free_port(), free_port()
         self.endpoint = f"http://127.0.0.1:{self.s3_port}"
         self.proc = None
@@ -111,6 +112,7 @@ class Server:
     def start(self, limit=60):
         env = dict(os.environ, THUMBFLOW_ACCESS_KEY=ACCESS, THUMBFLOW_SECRET_KEY=SECRET,
                    THUMBFLOW_WORKERS_MAX=str(self.workers), THUMBFLOW_WORKERS_MIN="1")
+        env.update(self.extra_env)
         self.starts += 1
         out = open(self.logs / f"serve{self.starts}.log", "w")
         t0 = time.time()
@@ -148,11 +150,11 @@ def rss_kib(pid):
         with open(f"/proc/{pid}/status") as st:
             vals = {}
             for line in st:
-                if line.startswith(("VmRSS:", "VmHWM:")):
+                if line.startswith(("VmRSS:", "VmHWM:", "RssAnon:")):
                     vals[line.split(":")[0]] = int(line.split()[1])
-            return vals.get("VmRSS"), vals.get("VmHWM")
+            return vals.get("VmRSS"), vals.get("VmHWM"), vals.get("RssAnon")
     except OSError:
-        return None, None
+        return None, None, None
 
 
 def catalog_count(data):
@@ -193,6 +195,8 @@ def main():
     ap.add_argument("--corpus", default=str(REPO.parent / "shared" / "corpus" / "public"))
     ap.add_argument("--out", default=str(REPO / "build" / "artifacts" / "soak.json"))
     ap.add_argument("--keep", action="store_true", help="keep the data folder and logs")
+    ap.add_argument("--serve-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="extra environment for serve (e.g. MALLOC_ARENA_MAX=2), repeatable")
     args = ap.parse_args()
     if args.uploads < 1 or args.clients < 1 or args.kills < 0 or args.kills >= args.uploads:
         ap.error("need uploads >= 1, clients >= 1, 0 <= kills < uploads")
@@ -226,7 +230,7 @@ def main():
             ext, body = images[rng.randrange(len(images))]
             plan.append((f"uploads/soak/{i:05d} {variant}.{ext}", body, False))
 
-    server = Server(exe, data, args.workers, logs)
+    server = Server(exe, data, args.workers, logs, dict(kv.split("=", 1) for kv in args.serve_env))
     lock = threading.Lock()
     next_index = [0]
     acked = {}            # key -> time of the acknowledging PUT
@@ -267,9 +271,9 @@ def main():
         while not stop.is_set():
             proc = server.proc
             if proc is not None and proc.poll() is None:
-                rss, hwm = rss_kib(proc.pid)
+                rss, hwm, anon = rss_kib(proc.pid)
                 if rss is not None:
-                    samples.append((time.time() - started, segment[0], rss, hwm))
+                    samples.append((time.time() - started, segment[0], rss, hwm, anon))
             time.sleep(1.0)
 
     ok = True
@@ -393,14 +397,15 @@ def main():
         growth = (tail - mid) / mid if mid else None
         mem_ok = growth is not None and growth <= args.rss_growth
         per_segment = {}
-        for _, seg, rss, hwm in samples:
+        for _, seg, rss, hwm, _ in samples:
             d = per_segment.setdefault(seg, {"samples": 0, "rss_max_mib": 0.0, "hwm_mib": 0.0})
             d["samples"] += 1
             d["rss_max_mib"] = round(max(d["rss_max_mib"], rss / 1024), 1)
             d["hwm_mib"] = round(max(d["hwm_mib"], hwm / 1024), 1)
             d["rss_final_mib"] = round(rss / 1024, 1)
-        # RSS over time, one point per 30 s, for the report.
-        timeline = [(round(t), seg, round(rss / 1024, 1)) for t, seg, rss, _ in samples[::30]]
+        # RSS over time, every sample (one a second): seconds since start, segment, VmRSS and RssAnon MiB.
+        timeline = [(round(t), seg, round(rss / 1024, 1), round((anon or 0) / 1024, 1))
+                    for t, seg, rss, _, anon in samples]
 
         checks = {
             "every_acked_upload_has_a_record": not missing,
@@ -458,7 +463,7 @@ def main():
                 "rss_max_mib": round(max(s[2] for s in samples) / 1024, 1) if samples else None,
                 "rss_final_mib": round(samples[-1][2] / 1024, 1) if samples else None,
                 "per_segment": per_segment,
-                "timeline_t_segment_rss_mib": timeline,
+                "timeline_t_segment_rss_anon_mib": timeline,
             },
             "checks": checks,
             "failures": failures,
@@ -479,7 +484,7 @@ def main():
     print(json.dumps({k: v for k, v in result.items() if k != "memory"}, indent=2, ensure_ascii=False))
     if "memory" in result:
         m = result["memory"]
-        print(json.dumps({k: v for k, v in m.items() if k != "timeline_t_segment_rss_mib"}, indent=2))
+        print(json.dumps({k: v for k, v in m.items() if k != "timeline_t_segment_rss_anon_mib"}, indent=2))
     print(f"soak: {'PASS' if ok else 'FAIL'}; result in {args.out}; {'kept' if args.keep or not ok else 'removed'} {tmp}")
     if ok and not args.keep:
         shutil.rmtree(tmp, ignore_errors=True)
