@@ -105,6 +105,7 @@ const std::vector<Field>& fields() {
         UINT("limits.max_source_bytes", limits.max_source_bytes, 5ULL << 30),
         UINT("limits.max_dimension", limits.max_dimension, 1'000'000ULL),
         UINT("limits.max_frames", limits.max_frames, 1'000'000ULL),
+        UINT("limits.max_jpeg_scans", limits.max_jpeg_scans, 1'000'000ULL),
         UINT("workers.min", workers.min, 1024),
         UINT("workers.max", workers.max, 1024),
         UINT("workers.idle_timeout_ms", workers.idle_timeout_ms, 86'400'000ULL),
@@ -522,6 +523,7 @@ Status Config::validate() const {
   if (limits.max_source_bytes == 0) return bad("limits.max_source_bytes", "must be positive");
   if (limits.max_dimension == 0) return bad("limits.max_dimension", "must be positive");
   if (limits.max_frames == 0) return bad("limits.max_frames", "must be positive");
+  if (limits.max_jpeg_scans == 0) return bad("limits.max_jpeg_scans", "must be positive");
   if (renditions.empty()) return bad("renditions", "at least one rendition is needed");
   for (std::size_t i = 0; i < renditions.size(); ++i) {
     if (auto st = renditions[i].validate(); !st) return bad("renditions[" + std::to_string(i) + "]", st.error().message);

@@ -16,6 +16,11 @@ struct Limits {
   std::uint32_t max_dimension = 32767;
   // Frames or pages (animated GIF/WebP, multi-page TIFF, HEIF sequences).
   std::uint32_t max_frames = 1000;
+  // Scans of a progressive JPEG. Encoders write about 10 (libjpeg's default script) and rarely
+  // more than 20, but the format allows almost 900 per component, each a pass over every block:
+  // a 64 KB file of 883 scans takes libjpeg 3.5 s to decode in full. 100 leaves room for any
+  // real encoder and refuses such files from one walk over the markers.
+  std::uint32_t max_jpeg_scans = 100;
 };
 
 }  // namespace thumbflow

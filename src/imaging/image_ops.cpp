@@ -10,6 +10,7 @@
 #include <string>
 
 #include "imaging/extras.hpp"
+#include "imaging/gif_scan.hpp"
 #include "imaging/jpeg_decode.hpp"
 #include "imaging/policy.hpp"
 #include "imaging/render_pixels.hpp"
@@ -168,7 +169,11 @@ Result<std::pair<SourceFormat, ImageInfo>> sniff_and_probe(std::string_view byte
     // Opening is lazy: this reads the header only, and no pixel is decoded.
     VImage img = VImage::new_from_buffer(bytes.data(), bytes.size(), "",
                                          VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL));
-    return std::pair{format, read_info(img, format)};
+    ImageInfo info = read_info(img, format);
+    // libnsgif stops counting at 4097 frames ("Excessive number of frames"): the block walk
+    // gives the file's own count, so the max_frames refusal states the real figure.
+    if (format == SourceFormat::gif) info.frames = std::max(info.frames, count_gif_frames(bytes));
+    return std::pair{format, std::move(info)};
   } catch (const vips::VError& e) {
     return classify_decode_error(format, e.what());
   }
@@ -379,6 +384,15 @@ Result<std::pair<SourceFormat, ImageInfo>> checked_probe(std::string_view bytes,
   auto probed = sniff_and_probe(bytes);
   if (!probed) return probed.error();
   if (auto st = check_limits(probed->second, limits); !st) return st.error();
+  if (probed->first == SourceFormat::jpeg) {
+    // Every scan of a progressive file is a pass over every block; the count comes from the
+    // markers alone, before the decoder allocates the coefficient buffer.
+    const std::uint32_t scans = count_jpeg_scans(bytes);
+    if (scans > limits.max_jpeg_scans)
+      return make_error(ErrorKind::too_large, "jpeg has " + std::to_string(scans) +
+                                                  " scans, over the max_jpeg_scans limit of " +
+                                                  std::to_string(limits.max_jpeg_scans));
+  }
   return probed;
 }
 

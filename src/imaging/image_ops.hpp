@@ -17,7 +17,8 @@ namespace thumbflow::imaging {
 // an allowed image format, corrupt for a header that cannot be read.
 Result<ImageInfo> probe(std::string_view bytes);
 
-// Checks a probed image against the limits (pixels are summed over frames).
+// Checks a probed image against the limits (pixels are summed over frames). max_jpeg_scans needs
+// the whole file, so render() checks it, right after these.
 Status check_limits(const ImageInfo& info, const Limits& limits);
 
 // Sniff, probe, limits, then decode once per rendition (shrink-on-load, EXIF auto-orient,

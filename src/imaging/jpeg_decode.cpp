@@ -282,6 +282,40 @@ Status check_jpeg_tail(std::string_view bytes, std::size_t pos, int pending_mark
   }
 }
 
+std::uint32_t count_jpeg_scans(std::string_view bytes) {
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::size_t n = bytes.size();
+  if (n < 4 || p[0] != 0xFF || p[1] != 0xD8) return 0;
+  std::size_t pos = 2;
+  std::uint32_t scans = 0;
+  int marker = 0;
+  for (;;) {
+    if (marker == 0) {
+      if (pos >= n || p[pos] != 0xFF) return scans;
+      while (pos < n && p[pos] == 0xFF) ++pos;
+      if (pos >= n) return scans;
+      marker = p[pos++];
+    }
+    if (marker == 0xD9) return scans;
+    if (marker == 0xD8 || marker == 0x01 || is_rst(static_cast<unsigned char>(marker))) {  // no length
+      marker = 0;
+      continue;
+    }
+    if (n - pos < 2) return scans;
+    const std::size_t len = std::size_t{p[pos]} << 8 | p[pos + 1];
+    if (len < 2 || n - pos < len) return scans;
+    if (marker == 0xDA) {
+      ++scans;
+      marker = 0;
+      pos = skip_entropy(bytes, pos + len, marker);
+      if (marker == 0) return scans;
+      continue;
+    }
+    pos += len;
+    marker = 0;
+  }
+}
+
 Result<std::optional<JpegPixels>> decode_jpeg(std::string_view bytes, int shrink) {
   JpegPixels out;
   ErrorManager err;

@@ -37,6 +37,12 @@ struct JpegPixels {
 // "corrupt jpeg data: ...", with libjpeg's own message in parentheses.
 Result<std::optional<JpegPixels>> decode_jpeg(std::string_view bytes, int shrink);
 
+// The number of scans (SOS markers) in a JPEG, found by walking its markers and skipping the
+// entropy-coded data (a memchr for 0xFF): no Huffman decoding, linear in the file's size. The
+// walk stops at EOI or at the first thing that is not a well-formed marker, so damaged data
+// counts the scans before the damage and is left for the decoder to report.
+std::uint32_t count_jpeg_scans(std::string_view bytes);
+
 // Checks that bytes[pos..] is a well-formed run of JPEG markers, scans and entropy-coded data
 // ending with EOI. pos is where a marker (0xFF) starts, or, when pending_marker is non-zero, the
 // first byte after that marker's code. Exposed for tests.

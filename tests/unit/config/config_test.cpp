@@ -35,6 +35,7 @@ TEST(Config, the_documented_example_is_exactly_the_defaults) {
   EXPECT_EQ(c->limits.max_source_bytes, d.limits.max_source_bytes);
   EXPECT_EQ(c->limits.max_dimension, d.limits.max_dimension);
   EXPECT_EQ(c->limits.max_frames, d.limits.max_frames);
+  EXPECT_EQ(c->limits.max_jpeg_scans, d.limits.max_jpeg_scans);
   EXPECT_EQ(c->workers.min, d.workers.min);
   EXPECT_EQ(c->workers.max, d.workers.max);
   EXPECT_EQ(c->workers.max_attempts, d.workers.max_attempts);

@@ -1,58 +1,22 @@
 #include <gtest/gtest.h>
 #include <vips/vips8>
-#include <zlib.h>
 
 #include <chrono>
 
+#include "imaging/gif_scan.hpp"
 #include "imaging/image_ops.hpp"
+#include "imaging/jpeg_decode.hpp"
+#include "hostile_corpus.hpp"
 #include "test_support.hpp"
 
 namespace thumbflow::imaging {
 namespace {
-using vips::VImage;
-
 using test::corpus_bytes;
 
 ErrorKind kind_of(const Result<RenderResult>& r) { return r.ok() ? ErrorKind::internal : r.error().kind; }
 
-void put_be32(std::string& s, std::size_t at, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) s[at + static_cast<std::size_t>(i)] = static_cast<char>(v >> (24 - 8 * i));
-}
-void put_be16(std::string& s, std::size_t at, std::uint32_t v) {
-  s[at] = static_cast<char>(v >> 8);
-  s[at + 1] = static_cast<char>(v);
-}
-
-std::string small_image(const char* suffix) {
-  VImage img = VImage::black(8, 8, VImage::option()->set("bands", 3));
-  void* buf = nullptr;
-  std::size_t len = 0;
-  img.write_to_buffer(suffix, &buf, &len);
-  std::string out(static_cast<const char*>(buf), len);
-  g_free(buf);
-  return out;
-}
-
-// A real PNG whose IHDR is rewritten to declare width x height (CRC fixed), a few hundred bytes.
-std::string png_bomb(std::uint32_t w, std::uint32_t h) {
-  std::string png = small_image(".png");
-  // Signature (8) + IHDR length (4) + "IHDR" (4): width at 16, height at 20, CRC after 13 bytes.
-  put_be32(png, 16, w);
-  put_be32(png, 20, h);
-  auto crc = crc32(0, reinterpret_cast<const Bytef*>(png.data() + 12), 17);
-  put_be32(png, 29, static_cast<std::uint32_t>(crc));
-  return png;
-}
-
-// A real JPEG whose SOF0 frame header is rewritten to declare width x height.
-std::string jpeg_bomb(std::uint32_t w, std::uint32_t h) {
-  std::string jpg = small_image(".jpg");
-  std::size_t sof = jpg.find("\xFF\xC0");
-  EXPECT_NE(sof, std::string::npos);
-  put_be16(jpg, sof + 5, h);
-  put_be16(jpg, sof + 7, w);
-  return jpg;
-}
+using test::hostile::jpeg_declaring;
+using test::hostile::png_declaring;
 
 }  // namespace
 
@@ -62,6 +26,7 @@ TEST(Limits, defaults_are_documented_values) {
   EXPECT_EQ(l.max_source_bytes, 256u * 1024 * 1024);
   EXPECT_EQ(l.max_dimension, 32767u);
   EXPECT_EQ(l.max_frames, 1000u);
+  EXPECT_EQ(l.max_jpeg_scans, 100u);
 }
 
 TEST(Limits, max_pixels_at_the_limit_passes_and_one_below_refuses) {
@@ -118,9 +83,54 @@ TEST(Limits, max_frames_at_the_limit_passes_and_one_below_refuses) {
   EXPECT_NE(r.error().message.find("max_frames"), std::string::npos);
 }
 
+TEST(Limits, max_jpeg_scans_at_the_limit_passes_and_one_below_refuses) {
+  const std::string file = test::hostile::progressive_jpeg(64, 48, 20);
+  Limits at;
+  at.max_jpeg_scans = 20;
+  EXPECT_TRUE(render(file, RenditionSpec{}, at).ok());
+  at.max_jpeg_scans = 19;
+  auto r = render(file, RenditionSpec{}, at);
+  EXPECT_EQ(kind_of(r), ErrorKind::too_large);
+  EXPECT_NE(r.error().message.find("20 scans, over the max_jpeg_scans limit of 19"), std::string::npos)
+      << r.error().message;
+}
+
+TEST(Limits, every_corpus_jpeg_is_within_the_default_scan_limit) {
+  for (const auto& f : test::corpus_files()) {
+    const std::string& bytes = corpus_bytes(f.filename().string());
+    if (bytes.substr(0, 3) != "\xFF\xD8\xFF") continue;
+    EXPECT_LE(count_jpeg_scans(bytes), Limits{}.max_jpeg_scans) << f.filename();
+  }
+}
+
+TEST(Limits, the_longest_legal_scan_script_is_refused_from_its_markers) {
+  // 883 scans of a 4000 x 4000 image in 64 KB: a full decode makes 883 passes over 250,000
+  // blocks (3.5 s in libjpeg); the refusal is one walk over the markers.
+  const std::string file = test::hostile::progressive_jpeg(4000, 4000);
+  ASSERT_LT(file.size(), 100'000u);
+  EXPECT_EQ(count_jpeg_scans(file), 883u);
+  RenditionSpec big;
+  big.width = big.height = 4000;  // shrink 1: every scan would be read
+  auto start = std::chrono::steady_clock::now();
+  auto r = render(file, big);
+  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(kind_of(r), ErrorKind::too_large);
+  EXPECT_NE(r.error().message.find("883 scans"), std::string::npos) << r.error().message;
+  EXPECT_LT(ms, 500.0) << "refused before decoding";
+}
+
+TEST(Limits, a_gif_of_10000_frames_is_refused_with_its_own_frame_count) {
+  // libnsgif stops counting at 4097; the refusal states the file's own count.
+  auto r = render(test::hostile::gif_animation(10000, 100, 100), RenditionSpec{});
+  EXPECT_EQ(kind_of(r), ErrorKind::too_large);
+  EXPECT_NE(r.error().message.find("10000 frames, over the max_frames limit"), std::string::npos) << r.error().message;
+  EXPECT_EQ(count_gif_frames(test::hostile::gif_animation(1234, 10, 10)), 1234u);
+  EXPECT_EQ(count_gif_frames(test::corpus_bytes("skimage_no_time_for_that_tiny.gif")), 24u);
+}
+
 TEST(Limits, png_and_jpeg_bombs_are_refused_at_once_with_flat_memory) {
   // Bombs: a few hundred bytes declaring 30000 x 30000 (900 MP, 2.7 GB decoded).
-  for (const std::string& bomb : {png_bomb(30000, 30000), jpeg_bomb(30000, 30000)}) {
+  for (const std::string& bomb : {png_declaring(30000, 30000), jpeg_declaring(30000, 30000)}) {
     ASSERT_LT(bomb.size(), 1000u);
     auto info = probe(bomb);
     ASSERT_TRUE(info.ok()) << info.error().describe();
@@ -139,7 +149,7 @@ TEST(Limits, png_and_jpeg_bombs_are_refused_at_once_with_flat_memory) {
 TEST(Limits, a_bomb_just_under_the_limit_is_decoded_and_then_fails_as_corrupt) {
   // Under the limits the same trick is not refused up front, but the missing pixel data still
   // makes it fail (never a grey-filled thumbnail).
-  auto r = render(png_bomb(2000, 2000), RenditionSpec{});
+  auto r = render(png_declaring(2000, 2000), RenditionSpec{});
   EXPECT_EQ(kind_of(r), ErrorKind::corrupt) << (r.ok() ? "rendered" : r.error().describe());
 }
 
