@@ -2,10 +2,14 @@
 
 namespace thumbflow::imaging {
 
-std::uint32_t count_gif_frames(std::string_view bytes) {
+GifScan scan_gif(std::string_view bytes) {
+  GifScan scan;
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   const std::size_t n = bytes.size();
-  if (n < 13 || (bytes.substr(0, 6) != "GIF87a" && bytes.substr(0, 6) != "GIF89a")) return 0;
+  if (n < 13 || (bytes.substr(0, 6) != "GIF87a" && bytes.substr(0, 6) != "GIF89a")) {
+    scan.ran_out = true;
+    return scan;
+  }
   auto colour_table = [](unsigned char packed) -> std::size_t {
     return (packed & 0x80) ? 3u * (2u << (packed & 7u)) : 0u;
   };
@@ -19,7 +23,8 @@ std::uint32_t count_gif_frames(std::string_view bytes) {
     }
     return false;
   };
-  std::uint32_t frames = 0;
+  std::uint32_t& frames = scan.frames;
+  scan.ran_out = true;  // until the trailer or a foreign byte says otherwise
   while (pos < n) {
     const unsigned char block = p[pos++];
     if (block == 0x21) {  // extension: label, then sub-blocks
@@ -35,10 +40,13 @@ std::uint32_t count_gif_frames(std::string_view bytes) {
       ++frames;
       if (!skip_sub_blocks()) break;
     } else {
-      break;  // the trailer (0x3B), or damage the decoder reports
+      // The trailer, or damage the decoder reports.
+      scan.trailer = block == 0x3B;
+      scan.ran_out = false;
+      break;
     }
   }
-  return frames;
+  return scan;
 }
 
 }  // namespace thumbflow::imaging

@@ -8,9 +8,18 @@
 
 namespace thumbflow::imaging {
 
-// Image descriptors in a GIF: walks the blocks after the header and global colour table,
-// skipping extensions and image data sub-blocks (a hop per sub-block, linear in the file's
-// size), up to the trailer or the first byte that is not a block. 0 when not a GIF.
-std::uint32_t count_gif_frames(std::string_view bytes);
+struct GifScan {
+  std::uint32_t frames = 0;   // image descriptors seen
+  bool trailer = false;       // the walk reached the trailer (0x3B)
+  bool ran_out = false;       // the data ended inside a block, or before the trailer
+};
+
+// Walks the blocks after the header and global colour table, skipping extensions and image
+// data sub-blocks (a hop per sub-block, linear in the file's size), up to the trailer, the end
+// of the data, or the first byte that is not a block (left for the decoder to judge).
+GifScan scan_gif(std::string_view bytes);
+
+// scan_gif(bytes).frames: 0 when not a GIF.
+inline std::uint32_t count_gif_frames(std::string_view bytes) { return scan_gif(bytes).frames; }
 
 }  // namespace thumbflow::imaging

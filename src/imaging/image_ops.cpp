@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "imaging/container_check.hpp"
 #include "imaging/extras.hpp"
 #include "imaging/gif_scan.hpp"
 #include "imaging/jpeg_decode.hpp"
@@ -165,6 +166,9 @@ Result<std::pair<SourceFormat, ImageInfo>> sniff_and_probe(std::string_view byte
   if (!format_allowed(format))
     return make_error(ErrorKind::unsupported_format,
                       std::string(to_string(format)) + " input is refused by the imaging policy");
+  // A cut file fails here, before the header is parsed, with the place where it ends; and even
+  // where the decoder would not notice (see container_check.hpp).
+  if (auto st = check_complete(format, bytes); !st) return st.error();
   try {
     // Opening is lazy: this reads the header only, and no pixel is decoded.
     VImage img = VImage::new_from_buffer(bytes.data(), bytes.size(), "",
