@@ -1,26 +1,15 @@
 #include "aws/credentials.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/text.hpp"
+
 namespace thumbflow::aws {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::optional<std::string> non_empty(const EnvLookup& env, std::string_view name) {
   auto v = env(name);
@@ -85,9 +74,9 @@ bool plain_http_host_allowed(std::string_view url) {
   std::string_view rest = url.substr(std::string_view("http://").size());
   std::string host;
   if (!rest.empty() && rest.front() == '[') {
-    host = lower(rest.substr(0, rest.find(']') + 1));
+    host = ascii_lower(rest.substr(0, rest.find(']') + 1));
   } else {
-    host = lower(rest.substr(0, rest.find_first_of(":/?#")));
+    host = ascii_lower(rest.substr(0, rest.find_first_of(":/?#")));
   }
   if (host == "localhost" || host == "[::1]" || host == "169.254.170.2" || host == "169.254.170.23" ||
       host == "[fd00:ec2::23]")
@@ -124,7 +113,7 @@ Result<ResolvedCredentials> from_container(const std::string& url, const EnvLook
       auto text = read_small_file(*file, kMaxAuthorizationTokenBytes);
       if (!text) return text.error();
       if (!*text) return make_error(ErrorKind::invalid_argument, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE " + *file + " does not exist");
-      token = std::string(trim(**text));
+      token = std::string(trim_space(**text));
     }
   }
   if (token && (token->find('\r') != std::string::npos || token->find('\n') != std::string::npos))
@@ -199,15 +188,15 @@ Result<std::optional<std::map<std::string, std::string>>> read_ini_section(std::
     text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
     ++line_no;
     const bool indented = !raw.empty() && (raw.front() == ' ' || raw.front() == '\t');
-    std::string_view line = trim(raw);
+    std::string_view line = trim_space(raw);
     if (line.empty() || line.front() == '#' || line.front() == ';') continue;
     if (line.front() == '[') {
       if (line.back() != ']')
         return make_error(ErrorKind::invalid_argument, "line " + std::to_string(line_no) + ": unterminated section header");
       // "[profile  dev]" and "[ default ]" name the same sections as "[profile dev]" / "[default]".
-      std::string name(trim(line.substr(1, line.size() - 2)));
+      std::string name(trim_space(line.substr(1, line.size() - 2)));
       if (name.starts_with("profile ") || name.starts_with("profile\t"))
-        name = "profile " + std::string(trim(std::string_view(name).substr(8)));
+        name = "profile " + std::string(trim_space(std::string_view(name).substr(8)));
       in_section = name == section;
       if (in_section && !found) found.emplace();
       parent.clear();
@@ -219,8 +208,8 @@ Result<std::optional<std::map<std::string, std::string>>> read_ini_section(std::
       return make_error(ErrorKind::invalid_argument,
                         "line " + std::to_string(line_no) + ": expected 'name = value' in [" + std::string(section) + "]");
     }
-    const std::string key = lower(trim(line.substr(0, eq)));
-    const std::string value(trim(line.substr(eq + 1)));
+    const std::string key = ascii_lower(trim_space(line.substr(0, eq)));
+    const std::string value(trim_space(line.substr(eq + 1)));
     if (indented && !parent.empty()) {
       (*found)[parent + "." + key] = value;
       continue;
@@ -242,7 +231,7 @@ Result<std::optional<std::string>> container_credentials_url(const EnvLookup& en
     return std::optional<std::string>(std::string(kContainerRelativeHost) + *relative);
   }
   if (auto full = non_empty(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
-    const std::string scheme = lower(full->substr(0, full->find("://")));
+    const std::string scheme = ascii_lower(full->substr(0, full->find("://")));
     if (scheme == "https") return std::optional<std::string>(*full);
     if (scheme != "http" || full->find("://") == std::string::npos)
       return make_error(ErrorKind::invalid_argument, "AWS_CONTAINER_CREDENTIALS_FULL_URI must be an http or https URL");

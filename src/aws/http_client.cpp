@@ -12,6 +12,7 @@
 // - "Expect: 100-continue" is turned off: S3-compatible servers answer errors before reading a
 //   body anyway, and some (s3rver) never send 100, which would stall every upload by a second.
 #include "aws/http_client.hpp"
+#include "core/text.hpp"
 
 #include <curl/curl.h>
 
@@ -47,23 +48,10 @@ void global_init_once() {
   std::call_once(flag, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n'))
-    text.remove_suffix(1);
-  return text;
 }
 
 // The URL as it may appear in messages: presigned credentials dropped, length bounded.
@@ -180,7 +168,7 @@ std::size_t write_callback(char* data, std::size_t size, std::size_t count, void
 std::size_t header_callback(char* data, std::size_t size, std::size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const std::size_t n = size * count;
-  const std::string_view line = trim(std::string_view(data, n));
+  const std::string_view line = trim_space(std::string_view(data, n));
   if (line.starts_with("HTTP/")) {
     // A new status line (after 1xx or on a reused response): headers start over.
     t->response.headers.clear();
@@ -188,7 +176,7 @@ std::size_t header_callback(char* data, std::size_t size, std::size_t count, voi
   }
   const std::size_t colon = line.find(':');
   if (colon == std::string_view::npos || colon == 0) return n;
-  t->response.headers.push_back({to_lower(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1)))});
+  t->response.headers.push_back({ascii_lower(trim_space(line.substr(0, colon))), std::string(trim_space(line.substr(colon + 1)))});
   return n;
 }
 

@@ -10,20 +10,13 @@
 #include <mutex>
 
 #include "aws/sigv4_detail.hpp"
+#include "core/text.hpp"
 
 namespace thumbflow::aws {
 namespace detail {
 
 Error invalid(std::string message) {
   return make_error(ErrorKind::invalid_argument, std::move(message));
-}
-
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 bool is_auth_param(std::string_view name) {
@@ -172,7 +165,7 @@ std::string encode_query(const QueryParams& params) {
 std::vector<std::string_view> header_values(const Headers& headers, std::string_view lower_name) {
   std::vector<std::string_view> out;
   for (const Header& h : headers) {
-    if (h.name.size() == lower_name.size() && to_lower(h.name) == lower_name) out.emplace_back(h.value);
+    if (h.name.size() == lower_name.size() && ascii_lower(h.name) == lower_name) out.emplace_back(h.value);
   }
   return out;
 }
@@ -327,7 +320,7 @@ Result<std::vector<std::string>> select_signed_headers(const Headers& headers,
   }
   for (const std::string& wanted : options.signed_headers) {
     if (Status s = check_header_name(wanted); !s) return s.error();
-    std::string lower = to_lower(wanted);
+    std::string lower = ascii_lower(wanted);
     if (header_values(headers, lower).empty()) {
       return invalid("header '" + wanted + "' was asked to be signed but the request does not have it");
     }
@@ -353,7 +346,7 @@ Result<Headers> prepare(const Request& request, const Credentials& credentials, 
   Headers headers;
   headers.reserve(request.headers.size() + 4);
   for (const Header& h : request.headers) {
-    std::string lower = to_lower(h.name);
+    std::string lower = ascii_lower(h.name);
     if (!signer_owned(lower)) headers.push_back({std::move(lower), h.value});
   }
   return headers;
@@ -543,7 +536,7 @@ Result<Request> request_from_url(std::string_view method, std::string_view url, 
   const std::size_t colon = url.find("://");
   if (colon == std::string_view::npos)
     return invalid("URL has no scheme: '" + std::string(url.substr(0, 200)) + "'");
-  const std::string scheme = to_lower(url.substr(0, colon));
+  const std::string scheme = ascii_lower(url.substr(0, colon));
   if (scheme != "http" && scheme != "https")
     return invalid("URL scheme must be http or https, got " + scheme);
   std::string_view rest = url.substr(colon + 3);
@@ -584,7 +577,7 @@ Result<Request> request_from_url(std::string_view method, std::string_view url, 
   request.headers = std::move(headers);
   request.payload_hash = std::move(payload_hash);
   if (header_values(request.headers, "host").empty()) {
-    std::string value = to_lower(host);
+    std::string value = ascii_lower(host);
     if (!default_port) value += ":" + std::string(port);
     request.headers.push_back({"Host", std::move(value)});
   }

@@ -24,7 +24,6 @@ inline constexpr std::string_view kScopeTerminator = "aws4_request";
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
 
 Error invalid(std::string message);
-std::string to_lower(std::string_view text);
 bool is_auth_param(std::string_view decoded_name);
 
 Status check_method(std::string_view method);

@@ -10,6 +10,7 @@
 
 #include "aws/sigv4.hpp"
 #include "aws/sigv4_detail.hpp"
+#include "core/text.hpp"
 
 namespace thumbflow::aws {
 namespace {
@@ -64,7 +65,7 @@ Result<std::vector<std::string>> parse_signed_headers(std::string_view text) {
       return invalid("more than " + std::to_string(kMaxSignedHeaders) + " signed headers");
     }
     if (Status s = check_header_name(name); !s) return invalid("signed headers: " + s.error().message);
-    if (to_lower(name) != name) return invalid("signed header '" + std::string(name) + "' is not lower-case");
+    if (ascii_lower(name) != name) return invalid("signed header '" + std::string(name) + "' is not lower-case");
     if (!names.empty() && name <= names.back()) {
       return invalid("signed headers are not sorted or repeat '" + std::string(name) + "'");
     }
@@ -78,7 +79,7 @@ Result<std::string> parse_signature(std::string_view text) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
   });
   if (text.size() != 64 || !hex) return invalid("signature must be 64 hex digits");
-  return to_lower(text);
+  return ascii_lower(text);
 }
 
 Status check_day_matches(std::string_view amz_date, std::string_view scope_date) {
@@ -156,7 +157,7 @@ Verification verify_impl(const Request& request, const ParsedAuth& auth, std::st
   auto is_signed = [&](std::string_view n) { return std::binary_search(names->begin(), names->end(), n); };
   if (!is_signed("host")) return reject("host is not a signed header");
   for (const Header& h : request.headers) {
-    const std::string lower = to_lower(h.name);
+    const std::string lower = ascii_lower(h.name);
     if (is_amz_header(lower) && !is_signed(lower))
       return reject("header " + lower + " is present but not signed");
   }

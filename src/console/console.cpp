@@ -14,6 +14,7 @@
 #include "console/web_assets.hpp"
 #include "core/json.hpp"
 #include "core/rendition.hpp"
+#include "core/sequencer.hpp"
 #include "monitoring/monitor.hpp"
 
 namespace thumbflow::console {
@@ -116,17 +117,6 @@ struct Console::Impl {
     return false;
   }
 
-  // S3 sequencers grow for events on one key; a nanosecond clock in hex, as the endpoint's.
-  std::string next_sequencer() {
-    std::lock_guard lock(sequencer_mu);
-    const auto now = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
-    last_sequencer = std::max(last_sequencer + 1, now);
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "%016llX", static_cast<unsigned long long>(last_sequencer));
-    return buf;
-  }
-
   void page(httplib::Response& res, std::string_view name, int status = 200) {
     auto asset = find_web_asset(name);
     if (!asset) return send_error(res, 500, "web asset missing: " + std::string(name));
@@ -149,8 +139,7 @@ struct Console::Impl {
   EventHub hub;
   std::string session;
   std::atomic<int> streams{0};
-  std::mutex sequencer_mu;
-  std::uint64_t last_sequencer = 0;
+  SequencerClock sequencers;  // S3 sequencers for the events a re-run announces
 };
 
 void Console::Impl::upload(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
@@ -228,7 +217,7 @@ void Console::Impl::upload(const httplib::Request& req, httplib::Response& res, 
     ev.size = p.body.size();
     ev.etag = put->etag;
     ev.version_id = put->version_id;
-    ev.sequencer = next_sequencer();
+    ev.sequencer = sequencers.next();
     ev.event_time = iso8601_ms(Clock::now());
     ev.event_name = "ObjectCreated:Post";
     ev.source = "thumbflow";

@@ -7,6 +7,7 @@
 
 #include "aws/sigv4.hpp"
 #include "server/s3_error.hpp"
+#include "core/text.hpp"
 
 namespace thumbflow::server {
 namespace {
@@ -16,12 +17,6 @@ constexpr std::string_view kTrailerSignature = "x-amz-trailer-signature";
 
 bool is_hex_lower_or_upper(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-std::string_view trim(std::string_view t) {
-  while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
-  while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-  return t;
 }
 
 }  // namespace
@@ -118,10 +113,10 @@ Status AwsChunkedDecoder::on_trailer_line(std::string_view line) {
     return fail("InvalidRequest", "the trailer is too large");
   const auto colon = line.find(':');
   if (colon == std::string_view::npos || colon == 0) return fail("InvalidRequest", "a trailer line has no name");
-  std::string name(trim(line.substr(0, colon)));
+  std::string name(trim_ows(line.substr(0, colon)));
   std::transform(name.begin(), name.end(), name.begin(),
                  [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
-  const std::string value(trim(line.substr(colon + 1)));
+  const std::string value(trim_ows(line.substr(colon + 1)));
   if (name == kTrailerSignature) {
     if (mode_ != ChunkedMode::signed_chunks_trailer || !trailer_signature_.empty())
       return fail("InvalidRequest", "unexpected x-amz-trailer-signature");

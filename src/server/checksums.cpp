@@ -10,6 +10,7 @@
 
 #include "aws/primitives.hpp"
 #include "server/s3_error.hpp"
+#include "core/text.hpp"
 
 namespace thumbflow::server {
 namespace {
@@ -38,18 +39,6 @@ std::string big_endian(std::uint64_t v, int bytes) {
 
 bool equal_digest(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  return out;
-}
-
-std::string_view trim(std::string_view t) {
-  while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
-  while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-  return t;
 }
 
 }  // namespace
@@ -193,9 +182,9 @@ const ChecksumAlgorithm* checksum_by_header(std::string_view lower_header_name) 
 }
 
 const ChecksumAlgorithm* checksum_by_name(std::string_view name) {
-  const std::string l = lower(name);
+  const std::string l = ascii_lower(name);
   for (const auto& a : checksum_algorithms())
-    if (lower(a.name) == l) return &a;
+    if (ascii_lower(a.name) == l) return &a;
   return nullptr;
 }
 
@@ -213,7 +202,7 @@ std::size_t digest_size(DigestKind k) {
 }
 
 Result<std::string> decode_b64_digest(std::string_view value, std::size_t size, std::string_view what) {
-  auto raw = base64_decode(trim(value));
+  auto raw = base64_decode(trim_ows(value));
   if (!raw || raw->size() != size)
     return s3_failure("InvalidDigest", "The " + std::string(what) + " you specified is not valid.");
   return raw;
@@ -252,12 +241,12 @@ Result<PayloadExpectations> payload_expectations(const std::vector<std::pair<std
       if (!raw) return raw.error();
       e.checksum = std::make_pair(alg, std::move(*raw));
     } else if (name == "x-amz-trailer") {
-      const std::string t = lower(trim(value));
+      const std::string t = ascii_lower(trim_ows(value));
       e.trailer = checksum_by_header(t);
       if (!e.trailer)
         return s3_failure("InvalidRequest", "The value specified in the x-amz-trailer header is not supported");
     } else if (name == "x-amz-sdk-checksum-algorithm" || name == "x-amz-checksum-algorithm") {
-      sdk_algorithm = std::string(trim(value));
+      sdk_algorithm = std::string(trim_ows(value));
     }
   }
   if (e.checksum && e.trailer)

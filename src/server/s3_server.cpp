@@ -43,6 +43,8 @@
 #include <thread>
 
 #include "aws/primitives.hpp"
+#include "core/sequencer.hpp"
+#include "core/text.hpp"
 #include "server/checksums.hpp"
 #include "server/s3_error.hpp"
 #include "server/s3_xml.hpp"
@@ -72,20 +74,8 @@ std::string header_case(std::string_view lower_name) {
 constexpr std::array<std::string_view, 4> kLibraryHeaders = {"REMOTE_ADDR", "REMOTE_PORT", "LOCAL_ADDR",
                                                              "LOCAL_PORT"};
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  return out;
-}
-
-std::string_view trim(std::string_view t) {
-  while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
-  while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-  return t;
-}
-
 std::optional<std::uint64_t> parse_u64(std::string_view s) {
-  s = trim(s);
+  s = trim_ows(s);
   if (s.empty() || s.size() > 19) return std::nullopt;
   std::uint64_t v = 0;
   for (char c : s) {
@@ -195,13 +185,13 @@ class StagingPipe {
 // "bytes=0-99", "bytes=100-", "bytes=-500". Anything else (several ranges, other units, junk) is
 // ignored, as S3 ignores it: the whole object is sent.
 std::optional<storage::ByteRange> parse_range(std::string_view header) {
-  header = trim(header);
+  header = trim_ows(header);
   if (header.substr(0, 6) != "bytes=") return std::nullopt;
   header.remove_prefix(6);
   if (header.find(',') != std::string_view::npos) return std::nullopt;
   const auto dash = header.find('-');
   if (dash == std::string_view::npos) return std::nullopt;
-  const std::string_view a = trim(header.substr(0, dash)), b = trim(header.substr(dash + 1));
+  const std::string_view a = trim_ows(header.substr(0, dash)), b = trim_ows(header.substr(dash + 1));
   storage::ByteRange r;
   if (a.empty()) {
     auto n = parse_u64(b);
@@ -227,7 +217,7 @@ bool etag_matches(std::string_view list, std::string_view etag) {
   while (start <= list.size()) {
     std::size_t end = list.find(',', start);
     if (end == std::string_view::npos) end = list.size();
-    std::string_view t = trim(list.substr(start, end - start));
+    std::string_view t = trim_ows(list.substr(start, end - start));
     if (t == "*") return true;
     if (t.substr(0, 2) == "W/") t.remove_prefix(2);
     if (t.size() >= 2 && t.front() == '"' && t.back() == '"') t = t.substr(1, t.size() - 2);
@@ -296,8 +286,7 @@ struct S3Server::Impl {
   int bound_port = 0;
   std::atomic<std::uint64_t> request_counter{0};
   std::uint64_t request_seed = std::random_device{}();
-  std::mutex sequencer_mutex;
-  std::uint64_t last_sequencer = 0;
+  SequencerClock sequencers;  // S3 sequencers for the events this endpoint announces
   Owner owner;
 
   Impl(fs::path dir, KeyRing k, S3ServerConfig c)
@@ -315,17 +304,6 @@ struct S3Server::Impl {
     return buf;
   }
 
-  // S3 sequencers grow for events on one key; a hex clock in nanoseconds that never repeats.
-  std::string next_sequencer() {
-    std::lock_guard lock(sequencer_mutex);
-    const auto now = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
-    last_sequencer = std::max(last_sequencer + 1, now);
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "%016llX", static_cast<unsigned long long>(last_sequencer));
-    return buf;
-  }
-
   Status emit_created(const ObjectRef& ref, std::uint64_t size, const std::string& etag, std::string_view name) {
     if (!hook) return ok_status();
     ObjectCreated e;
@@ -333,7 +311,7 @@ struct S3Server::Impl {
     e.key = ref.key;
     e.size = size;
     e.etag = etag;
-    e.sequencer = next_sequencer();
+    e.sequencer = sequencers.next();
     e.event_time = format_iso8601(Clock::now());
     e.event_name = std::string(name);
     e.source = "thumbflow";
@@ -360,7 +338,7 @@ struct S3Server::Impl {
     c.body_started = true;
     const std::string* cl = c.h("content-length");
     const std::string* te = c.h("transfer-encoding");
-    const bool has_body = (cl && parse_u64(*cl).value_or(0) > 0) || (te && lower(*te).find("chunked") != std::string::npos);
+    const bool has_body = (cl && parse_u64(*cl).value_or(0) > 0) || (te && ascii_lower(*te).find("chunked") != std::string::npos);
     if (!has_body) return;
     std::uint64_t drained = 0;
     (*c.reader)([&](const char*, std::size_t len) {
@@ -420,11 +398,11 @@ struct S3Server::Impl {
       return s3_failure("MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size of " +
                                                 std::to_string(config.max_user_metadata_bytes) + " bytes.");
     if (const std::string* inm = c.h("if-none-match")) {
-      if (trim(*inm) != "*") return s3_failure("NotImplemented", "If-None-Match on writes accepts only '*'");
+      if (trim_ows(*inm) != "*") return s3_failure("NotImplemented", "If-None-Match on writes accepts only '*'");
       o.if_none_match_any = true;
     }
     if (const std::string* im = c.h("if-match")) {
-      std::string_view t = trim(*im);
+      std::string_view t = trim_ows(*im);
       if (t.size() >= 2 && t.front() == '"' && t.back() == '"') t = t.substr(1, t.size() - 2);
       o.if_match = std::string(t);
     }
@@ -437,7 +415,7 @@ struct S3Server::Impl {
     f.mode = chunked_mode_for(c.auth.payload_hash);
     const std::string* cl = c.h("content-length");
     const std::string* te = c.h("transfer-encoding");
-    const bool http_chunked = te && lower(*te).find("chunked") != std::string::npos;
+    const bool http_chunked = te && ascii_lower(*te).find("chunked") != std::string::npos;
     std::optional<std::uint64_t> wire_length;
     if (cl) {
       wire_length = parse_u64(*cl);
@@ -532,7 +510,7 @@ struct S3Server::Impl {
       if (std::find(kLibraryHeaders.begin(), kLibraryHeaders.end(), name) != kLibraryHeaders.end()) continue;
       header_bytes += name.size() + value.size() + 4;
       wire.push_back({name, value});
-      c.headers.emplace_back(lower(name), value);
+      c.headers.emplace_back(ascii_lower(name), value);
     }
     if (header_bytes > config.max_header_bytes)
       return make_s3_error("RequestHeaderSectionTooLarge", "Your request header section exceeds the maximum allowed "
@@ -575,7 +553,7 @@ struct S3Server::Impl {
       // send x-amz-copy-source percent-encoded (RFC 3986, '/' kept) and sign it so; verify that
       // form again. Other header values with a '%' escape cannot be recovered (documented).
       for (auto& h : signed_request.headers) {
-        if (lower(h.name) != "x-amz-copy-source") continue;
+        if (ascii_lower(h.name) != "x-amz-copy-source") continue;
         std::string encoded = aws::uri_encode(h.value, false);
         if (encoded == h.value) break;
         h.value = std::move(encoded);
@@ -918,7 +896,7 @@ struct S3Server::Impl {
           const bool empty_suffix = r->suffix && r->first == 0;
           if (meta->size == 0 || empty_suffix || (!r->suffix && r->first >= meta->size)) {
             S3Error e = make_s3_error("InvalidRange");
-            e.details.emplace_back("RangeRequested", std::string(trim(*rh)));
+            e.details.emplace_back("RangeRequested", std::string(trim_ows(*rh)));
             e.details.emplace_back("ActualObjectSize", std::to_string(meta->size));
             return send_error(c, e);
           }
@@ -1017,7 +995,7 @@ struct S3Server::Impl {
   // "bucket/key" or "/bucket/key", optionally "?versionId=..." (ignored: no versioning).
   Result<ObjectRef> copy_source(const Ctx& c) {
     // Already percent-decoded by cpp-httplib 0.11 (it decodes every header value).
-    std::string_view s = trim(*c.h("x-amz-copy-source"));
+    std::string_view s = trim_ows(*c.h("x-amz-copy-source"));
     if (auto q = s.find("?versionId="); q != std::string_view::npos) s = s.substr(0, q);
     if (!s.empty() && s.front() == '/') s.remove_prefix(1);
     const auto slash = s.find('/');

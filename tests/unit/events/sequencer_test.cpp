@@ -14,3 +14,38 @@ TEST(CompareSequencers, compares_as_hex_numbers_padding_the_shorter) {
 }
 
 }  // namespace thumbflow
+
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "core/sequencer.hpp"
+
+namespace thumbflow {
+
+TEST(SequencerClock, every_value_is_newer_than_the_one_before_even_in_a_tight_loop) {
+  SequencerClock clock;
+  std::string previous = clock.next();
+  ASSERT_EQ(previous.size(), 16u);
+  for (int i = 0; i < 100'000; ++i) {
+    std::string next = clock.next();
+    ASSERT_LT(compare_sequencers(previous, next), 0) << previous << " then " << next;
+    previous = std::move(next);
+  }
+}
+
+TEST(SequencerClock, threads_never_get_the_same_value) {
+  SequencerClock clock;
+  std::vector<std::vector<std::string>> got(4);
+  std::vector<std::thread> threads;
+  for (auto& out : got)
+    threads.emplace_back([&clock, &out] {
+      for (int i = 0; i < 20'000; ++i) out.push_back(clock.next());
+    });
+  for (auto& t : threads) t.join();
+  std::set<std::string> all;
+  for (const auto& out : got) all.insert(out.begin(), out.end());
+  EXPECT_EQ(all.size(), 80'000u);
+}
+
+}  // namespace thumbflow
