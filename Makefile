@@ -72,3 +72,18 @@ soak:
 
 clean:
 	rm -rf build
+
+# Fuzzing (docs/fuzzing.md): the fuzz preset (clang-14, libFuzzer, ASan+UBSan), then each
+# target in turn for FUZZ_SECONDS. One target: make fuzz FUZZ_TARGETS=sigv4 FUZZ_SECONDS=60
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= all
+.PHONY: fuzz fuzz-build fuzz-smoke
+fuzz-build: deps-build
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz -j $(JOBS)
+
+fuzz: fuzz-build
+	scripts/fuzz-run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	scripts/fuzz-run 30 $(FUZZ_TARGETS)
