@@ -2,7 +2,11 @@
 
 #include <chrono>
 
+#include <vips/vips.h>
+#include <vips/vector.h>  // after vips.h: it needs glib and VIPS_API
+
 #include "imaging/image_ops.hpp"
+#include "imaging/policy.hpp"
 #include "test_support.hpp"
 
 namespace thumbflow::imaging {
@@ -88,6 +92,12 @@ TEST(Probe, svg_is_refused_by_policy_with_a_clear_reason) {
   EXPECT_EQ(r.error().kind, ErrorKind::unsupported_format);
   EXPECT_NE(r.error().message.find("svg"), std::string::npos);
   EXPECT_NE(r.error().message.find("policy"), std::string::npos);
+}
+
+TEST(Policy, libvips_runs_without_orc_code_generation) {
+  // liborc 0.4.33 crashed a worker in the soak test; the policy turns it off at start.
+  ASSERT_TRUE(init_imaging().ok());
+  EXPECT_FALSE(vips_vector_isenabled());
 }
 
 }  // namespace thumbflow::imaging
