@@ -351,6 +351,10 @@ class Reader {
   Result<XmlElement> document() {
     if (s_.size() > limits_.max_bytes)
       return malformed("the document is larger than " + std::to_string(limits_.max_bytes) + " bytes");
+    // XML allows no NUL character in any form; &#0; is refused below, so the raw byte is too
+    // (otherwise a key with a NUL would parse, and written back with xml_escape, would not).
+    if (const auto nul = s_.find('\0'); nul != std::string_view::npos)
+      return malformed("NUL byte at offset " + std::to_string(nul) + " (XML allows none)");
     if (s_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
     if (auto st = misc(); !st) return st.error();
     if (pos_ >= s_.size() || s_[pos_] != '<') return malformed("no root element");

@@ -155,6 +155,17 @@ TEST(ParseDeleteObjects, reads_quiet_and_keys_and_caps_the_count) {
   EXPECT_EQ(parse_delete_objects("<Delete></Delete>", 10).error().code, "MalformedXML");
 }
 
+// Found by fuzz/s3_xml_fuzz.cpp: a raw NUL in a key parsed, though &#0; (what xml_escape writes
+// for it) is refused, so the reader and the writer disagreed. XML allows NUL in neither form.
+TEST(ParseDeleteObjects, refuses_a_nul_byte_raw_or_as_a_reference) {
+  using namespace std::string_literals;
+  EXPECT_EQ(parse_delete_objects("<Delete><Object><Key>a\0b</Key></Object></Delete>"s, 10).error().code,
+            "MalformedXML");
+  EXPECT_EQ(parse_delete_objects("<Delete><Object><Key>a&#0;b</Key></Object></Delete>", 10).error().code,
+            "MalformedXML");
+  EXPECT_EQ(parse_delete_objects("<Delete><Object><Key>a&#1;b</Key></Object></Delete>", 10)->keys.at(0), "a\x01" "b");
+}
+
 TEST(ParseCreateBucketConfiguration, accepts_an_empty_body_or_a_location) {
   EXPECT_EQ(*parse_create_bucket_configuration(""), "");
   EXPECT_EQ(*parse_create_bucket_configuration(
