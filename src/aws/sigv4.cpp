@@ -361,6 +361,13 @@ Result<SignedRequest> sign_request_impl(const Request& request, const Credential
   if (!amz_date) return amz_date.error();
   auto payload = resolve_payload_hash(request.headers, request.payload_hash, kEmptyPayloadSha256);
   if (!payload) return payload.error();
+  // A request carries one form of authentication: signed with an Authorization header while its
+  // query has X-Amz-Signature and friends, it is refused by every verifier (ours included).
+  auto params = decode_query(request.query);
+  if (!params) return params.error();
+  for (const auto& [name, value] : *params) {
+    if (is_auth_param(name)) return invalid("query has the presigning parameter " + name + "; sign one or the other");
+  }
   const bool add_sha256 = options.content_sha256_header.value_or(scope.service == "s3");
   const CanonicalOptions canon = options.canonical.value_or(CanonicalOptions::for_service(scope.service));
 
