@@ -114,6 +114,14 @@ Status AwsChunkedDecoder::on_trailer_line(std::string_view line) {
   const auto colon = line.find(':');
   if (colon == std::string_view::npos || colon == 0) return fail("InvalidRequest", "a trailer line has no name");
   std::string name(trim_ows(line.substr(0, colon)));
+  // A field name is an HTTP token (RFC 9110): an empty or blank name, or one with control bytes,
+  // would be kept as a trailer no client could have sent (and that cannot be written back).
+  const auto tchar = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  };
+  if (name.empty() || !std::all_of(name.begin(), name.end(), tchar))
+    return fail("InvalidRequest", "a trailer name is not an HTTP token");
   std::transform(name.begin(), name.end(), name.begin(),
                  [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
   const std::string value(trim_ows(line.substr(colon + 1)));

@@ -142,6 +142,22 @@ TEST(AwsChunkedDecoder, collects_unsigned_trailers) {
                    .status);
 }
 
+// Found by fuzz/aws_chunked_fuzz.cpp: " :value" was kept as a trailer with an empty name, and
+// names with control bytes were kept too. A trailer name is an HTTP token.
+TEST(AwsChunkedDecoder, refuses_a_trailer_name_that_is_not_a_token) {
+  using namespace std::string_literals;
+  for (const std::string& line : {" :x"s, "\t:x"s, "a\0b:x"s, "a b:x"s, "x(y):z"s}) {
+    Decoded r = decode(ChunkedMode::unsigned_trailer, std::nullopt, "1\r\na\r\n0\r\n" + line + "\r\n\r\n", 0);
+    ASSERT_FALSE(r.status) << line;
+    EXPECT_EQ(r.status.error().code, "InvalidRequest");
+    EXPECT_NE(r.status.error().message.find("HTTP token"), std::string::npos) << r.status.error().message;
+  }
+  Decoded ok = decode(ChunkedMode::unsigned_trailer, std::nullopt, "1\r\na\r\n0\r\nx-custom_1 : v\r\n\r\n", 0);
+  ASSERT_TRUE(ok.status) << ok.status.error().message;
+  ASSERT_EQ(ok.trailers.size(), 1u);
+  EXPECT_EQ(ok.trailers[0].first, "x-custom_1");
+}
+
 // Signed chunks with a signed trailer, signatures computed here from the documented rules
 // (string to sign "AWS4-HMAC-SHA256-PAYLOAD" / "AWS4-HMAC-SHA256-TRAILER").
 std::string hmac_hex(const aws::Digest& key, const std::string& sts) { return aws::hex_lower(aws::hmac_sha256(key, sts)); }
