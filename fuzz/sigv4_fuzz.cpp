@@ -163,6 +163,7 @@ void fuzz_sign_verify(std::string_view text, bool presign) {
     });
     sent.query = pre->query;
     auto auth = parse_request_auth(sent);
+    if (!auth) std::fprintf(stderr, "parse_request_auth: %s\n", auth.error().message.c_str());
     FUZZ_CHECK(auth.ok());
     FUZZ_CHECK(auth->signature == pre->signature);
     const Verification v = verify(sent, *auth, kCredentials.secret_access_key);

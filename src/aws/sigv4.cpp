@@ -455,8 +455,10 @@ Result<PresignedRequest> presign_request_impl(const Request& request, const Cred
   params->emplace_back(kParamSignedHeaders, out.signed_headers);
   if (!credentials.session_token.empty())
     params->emplace_back(kParamSecurityToken, credentials.session_token);
-  if (params->size() > kMaxQueryParameters) {
-    return invalid("query string has more than " + std::to_string(kMaxQueryParameters) + " parameters");
+  // X-Amz-Signature is appended after signing: count it too, or a verifier refuses the URL.
+  if (params->size() + 1 > kMaxQueryParameters) {
+    return invalid("query string has more than " + std::to_string(kMaxQueryParameters) +
+                   " parameters with the presigning ones (the signature included)");
   }
   const std::string query = encode_query(*params);
 

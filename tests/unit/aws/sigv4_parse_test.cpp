@@ -231,6 +231,28 @@ TEST(SigV4Sign, refuses_a_query_that_carries_presigning_parameters) {
   EXPECT_TRUE(sign_request(*fine, kCreds, kScope, kTime).ok());
 }
 
+// Found by fuzz/sigv4_fuzz.cpp: a query of 123..128 parameters was presigned, and with the
+// X-Amz-* parameters added the URL was over kMaxQueryParameters, so our verifier refused it.
+TEST(SigV4Sign, presign_keeps_the_url_within_the_parameter_limit) {
+  auto query_of = [](std::size_t n) {
+    std::string q;
+    for (std::size_t i = 0; i < n; ++i) q += (i ? "&p" : "p") + std::to_string(i) + "=1";
+    return q;
+  };
+  auto fits = request_from_url("GET", "https://b.s3.amazonaws.com/k?" + query_of(kMaxQueryParameters - 6));
+  ASSERT_TRUE(fits.ok());
+  auto pre = presign_request(*fits, kCreds, kScope, kTime, seconds{60});
+  ASSERT_TRUE(pre.ok()) << pre.error().describe();
+  Request sent = *fits;
+  sent.query = pre->query;
+  EXPECT_TRUE(parse_request_auth(sent).ok());
+  auto over = request_from_url("GET", "https://b.s3.amazonaws.com/k?" + query_of(kMaxQueryParameters - 5));
+  ASSERT_TRUE(over.ok());
+  auto refused = presign_request(*over, kCreds, kScope, kTime, seconds{60});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("the signature included"), std::string::npos) << refused.error().message;
+}
+
 // ---- verify ------------------------------------------------------------------------------------
 
 struct Signed {
@@ -551,9 +573,9 @@ TEST(SigV4Limits, presign_expiry_and_parameters_at_the_limit_and_one_past) {
   EXPECT_FALSE(presign_request(request, kCreds, kScope, kTime, kMinPresignExpiry - seconds{1}).ok());
   EXPECT_FALSE(presign_request(request, kCreds, kScope, kTime, kMaxPresignExpiry + seconds{1}).ok());
 
-  // Five X-Amz-* parameters are added: the caller's query may hold the rest.
+  // Six X-Amz-* parameters are added (the signature last): the caller's query may hold the rest.
   std::string params;
-  for (std::size_t i = 0; i + 5 < kMaxQueryParameters; ++i) params += (i ? "&p" : "p") + std::to_string(i);
+  for (std::size_t i = 0; i + 6 < kMaxQueryParameters; ++i) params += (i ? "&p" : "p") + std::to_string(i);
   request.query = params;
   EXPECT_TRUE(presign_request(request, kCreds, kScope, kTime, seconds{60}).ok());
   request.query += "&one-more";
