@@ -347,6 +347,12 @@ Result<Headers> prepare(const Request& request, const Credentials& credentials, 
   headers.reserve(request.headers.size() + 4);
   for (const Header& h : request.headers) {
     std::string lower = ascii_lower(h.name);
+    // The signer replaces its own headers, but with long-term keys it writes no token: a
+    // caller's token would go out unsigned and be refused, so say so here (found by fuzz/sigv4).
+    if (lower == "x-amz-security-token" && credentials.session_token.empty()) {
+      return invalid("the request carries X-Amz-Security-Token but the credentials have no session token; "
+                     "drop the header or sign with the session's credentials");
+    }
     if (!signer_owned(lower)) headers.push_back({std::move(lower), h.value});
   }
   return headers;
