@@ -90,7 +90,7 @@ class JpegBits {
  public:
   void put(std::uint32_t value, int bits) {
     for (int i = bits - 1; i >= 0; --i) {
-      acc_ = static_cast<std::uint8_t>(acc_ << 1 | ((value >> i) & 1u));
+      acc_ = static_cast<std::uint8_t>(static_cast<std::uint32_t>(acc_) << 1u | ((value >> static_cast<unsigned>(i)) & 1u));
       if (++n_ == 8) flush_byte();
     }
   }
