@@ -553,10 +553,15 @@ TEST(SigV4Limits, request_headers_and_values_at_the_limit_and_one_past) {
   auto request = request_from_url("GET", "https://b.s3.amazonaws.com/k").value();
   SigningOptions only_host;
   only_host.signed_headers = {"host"};
+  // The limit is on what goes out: the signer adds x-amz-content-sha256, x-amz-date and
+  // Authorization (found by fuzz/sigv4_fuzz.cpp: 126 headers were signed into a request of 129,
+  // which our own verifier refused).
   Request r = request;
-  while (r.headers.size() < kMaxRequestHeaders)
+  while (r.headers.size() + 3 < kMaxRequestHeaders)
     r.headers.push_back({"n" + std::to_string(r.headers.size()), "v"});
-  EXPECT_TRUE(sign_request(r, kCreds, kScope, kTime, only_host).ok());
+  auto at = sign_request(r, kCreds, kScope, kTime, only_host);
+  ASSERT_TRUE(at.ok()) << at.error().describe();
+  EXPECT_EQ(r.headers.size() + at->headers_to_set.size(), kMaxRequestHeaders);
   r.headers.push_back({"one-more", "v"});
   EXPECT_FALSE(sign_request(r, kCreds, kScope, kTime, only_host).ok());
 
