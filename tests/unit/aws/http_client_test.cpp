@@ -634,10 +634,19 @@ TEST(HttpClient, head_delete_and_post_send_their_methods) {
 
 TEST(HttpClient, is_safe_to_use_from_many_threads) {
   TestServer server;
-  std::atomic<int> calls{0};
+  // Every third request id is refused once with 503, so each of those needs exactly one retry
+  // (a shared counter made some requests meet 503 on every attempt when threads interleaved).
+  std::mutex mutex;
+  std::set<std::string> refused;
   server->Get("/t", [&](const httplib::Request& req, httplib::Response& res) {
-    res.status = (calls++ % 3 == 0) ? 503 : 200;
-    res.set_content(req.get_param_value("i"), "text/plain");
+    const std::string id = req.get_param_value("i");
+    bool refuse = false;
+    if (std::stoi(id) % 3 == 0) {
+      std::lock_guard lock(mutex);
+      refuse = refused.insert(id).second;
+    }
+    res.status = refuse ? 503 : 200;
+    res.set_content(id, "text/plain");
   });
   HttpClient client(fast_options(6));
   std::atomic<int> good{0};
