@@ -633,11 +633,12 @@ TEST(HttpClient, head_delete_and_post_send_their_methods) {
 }
 
 TEST(HttpClient, is_safe_to_use_from_many_threads) {
-  TestServer server;
   // Every third request id is refused once with 503, so each of those needs exactly one retry
   // (a shared counter made some requests meet 503 on every attempt when threads interleaved).
+  // Declared before the server, whose threads use them until it stops.
   std::mutex mutex;
   std::set<std::string> refused;
+  TestServer server;
   server->Get("/t", [&](const httplib::Request& req, httplib::Response& res) {
     const std::string id = req.get_param_value("i");
     bool refuse = false;
