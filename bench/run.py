@@ -7,13 +7,16 @@ run is wrapped in /usr/bin/time -v for its peak RSS and repeated --runs times; t
 the best run (the one least disturbed by anything else on the machine) and the spread. It builds nothing: pass the build directory (default build/release).
 
     /usr/bin/python3 bench/run.py [BUILD_DIR] [--quick] [--runs R] [--threads N]
+    /usr/bin/python3 bench/run.py --from-json bench/results/results.json   # no tool run
 
 Prints a markdown report and writes it to bench/results/report.md, with the raw figures in
-bench/results/results.json. docs/benchmarks.md says what each column means.
+bench/results/results.json and a chart of throughput and peak RSS beside it (chart.svg, and
+chart.png rendered by `vips svgload`). docs/benchmarks.md says what each column means.
 """
 import argparse
 import csv
 import datetime
+import html
 import json
 import math
 import os
@@ -237,6 +240,12 @@ def tool_commands(build_dir):
     return runners, missing
 
 
+def git_commit():
+    """The repository's HEAD, short, or "?" outside a git checkout."""
+    done = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else "?"
+
+
 def versions():
     def out(cmd):
         try:
@@ -266,6 +275,45 @@ def versions():
 # ---------------------------------------------------------------------------------------------
 # Aggregating and reporting
 
+FORMAT_ORDER = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "AVIF")
+
+
+def formats_of(files):
+    """The source formats among files (MANIFEST.tsv's format column), the common ones first."""
+    present = {f["format"] for f in files}
+    return [fm for fm in FORMAT_ORDER if fm in present] + sorted(present - set(FORMAT_ORDER))
+
+
+def class_formats_of(files):
+    """The (size class, format) pairs that have at least one file, by class then format."""
+    present = {(f["size_class"], f["format"]) for f in files}
+    return [(c, fm) for c in CLASSES for fm in formats_of(files) if (c, fm) in present]
+
+
+def group_ms(records, names_by_group):
+    """Per group of files: the mean ms of one image over those the tool managed, lowest of the
+    runs, with n (how many it managed) and cpu_ms, the run's loop CPU time apportioned to the
+    group by its share of the per-image times (the tools measure CPU for the whole loop only).
+    None for a tool without per-image figures (vipsthumbnail's whole-process runs)."""
+    if any("ms" not in r for r in records):
+        return None
+    out = {}
+    for group, names in names_by_group.items():
+        ms_runs, cpu_runs, n = [], [], 0
+        for r in records:
+            vals = [r["ms"][x] for x in names if x in r["ms"]]
+            total_ms = sum(r["ms"].values())
+            if not vals:
+                continue
+            ms_runs.append(statistics.fmean(vals))
+            if total_ms > 0:
+                cpu_runs.append(r["cpu_s"] * 1000.0 * sum(vals) / total_ms / len(vals))
+            n = max(n, len(vals))
+        out[group] = {"ms": min(ms_runs) if ms_runs else None,
+                      "cpu_ms": min(cpu_runs) if cpu_runs else None, "n": n, "of": len(names)}
+    return out
+
+
 def aggregate(records, files):
     """Best throughput over the runs (other work on a machine only ever slows a run down), the
     lowest per-class mean ms, the highest peak RSS, and the spread of the throughputs."""
@@ -284,7 +332,12 @@ def aggregate(records, files):
                 if vals:
                     per_run.append(statistics.fmean(vals))
         class_ms[c] = min(per_run) if per_run else None
+    names_by_format = {fm: [f["name"] for f in files if f["format"] == fm] for fm in formats_of(files)}
+    names_by_class_format = {f"{c} {fm}": [f["name"] for f in files if (f["size_class"], f["format"]) == (c, fm)]
+                             for c, fm in class_formats_of(files)}
     return {
+        "format_ms": group_ms(records, names_by_format),
+        "class_format_ms": group_ms(records, names_by_class_format),
         "images_per_s": max(r["images_per_s"] for r in records),
         "spread_pct": 100.0 * (1 - min(r["images_per_s"] for r in records)
                                / max(r["images_per_s"] for r in records)),
@@ -317,7 +370,7 @@ def table(results, workload, threads, tools, files):
         a = results.get((workload, tool, threads))
         if a is None:
             continue
-        ratio = "–"
+        ratio = "n/a"
         if sharp and sharp["images_per_s"] > 0:
             ratio = f"{a['images_per_s'] / sharp['images_per_s']:.2f}x"
         lines.append(f"| {tool} | {a['images_per_s']:.1f} | {fmt(a['class_ms']['S'])} | "
@@ -326,8 +379,70 @@ def table(results, workload, threads, tools, files):
     return "\n".join(lines)
 
 
-def report(results, workloads, thread_counts, missing, meta):
-    out = [f"# thumbflow corpus benchmark ({meta['date']})", ""]
+def group_cell(groups, key, cpu=False):
+    """"ms / CPU ms (n)" (or "ms (n)") of one group of a tool's aggregate; n/a without figures."""
+    if groups is None:
+        return "n/a"
+    g = groups.get(key)
+    if g is None or g["ms"] is None:
+        return "–"
+    cpu_part = f" / {fmt(g['cpu_ms'], 0)}" if cpu else ""
+    return f"{g['ms']:.1f}{cpu_part} ({g['n']})"
+
+
+def format_table(results, workload, threads, tools, files):
+    """Rows: tools; columns: source formats; cells: ms / CPU ms per image (images managed)."""
+    formats = formats_of(files)
+    counts = {fm: sum(1 for f in files if f["format"] == fm) for fm in formats}
+    lines = ["| tool | " + " | ".join(f"{fm} (n={counts[fm]})" for fm in formats) + " |",
+             "|" + "---|" * (len(formats) + 1)]
+    for tool in tools:
+        a = results.get((workload, tool, threads))
+        if a is not None:
+            lines.append(f"| {tool} | " + " | ".join(group_cell(a.get("format_ms"), fm, cpu=True)
+                                                     for fm in formats) + " |")
+    return "\n".join(lines)
+
+
+def class_format_table(results, workload, threads, tools, files):
+    """Rows: size class x format; columns: tools; cells: ms per image (images managed)."""
+    present = [t for t in tools if (workload, t, threads) in results]
+    lines = ["| class, format | " + " | ".join(present) + " |", "|" + "---|" * (len(present) + 1)]
+    for c, fm in class_formats_of(files):
+        n = sum(1 for f in files if (f["size_class"], f["format"]) == (c, fm))
+        cells = [group_cell(results[(workload, t, threads)].get("class_format_ms"), f"{c} {fm}") for t in present]
+        lines.append(f"| {c} {fm} (n={n}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def thread_label(t):
+    return "1 thread (one image at a time)" if t == 1 else f"{t} threads (one image per core)"
+
+
+def format_sections(results, workloads, thread_counts):
+    """The per-format tables of every workload and thread count, then size class x format
+    (every corpus file only: on the JPEGs it is the size-class columns above)."""
+    out = ["## By source format", "",
+           "ms per image / CPU ms per image (images the tool managed); the CPU figure is the run's "
+           "CPU time shared out by each image's time, since the tools measure CPU for the whole "
+           "loop only. vipsthumbnail has no per-image figures (n/a).", ""]
+    for wl, files, tools in workloads:
+        desc = "every corpus file" if wl == "all" else "JPEG files only"
+        for t in thread_counts:
+            if len(formats_of(files)) > 1 or wl == "all":
+                out += [f"### By format, {desc}: {thread_label(t)}", "",
+                        format_table(results, wl, t, tools, files), ""]
+    for wl, files, tools in workloads:
+        if wl != "all":
+            continue
+        for t in thread_counts:
+            out += [f"### By size class and format, every corpus file: {thread_label(t)}, ms per image", "",
+                    class_format_table(results, wl, t, tools, files), ""]
+    return out
+
+
+def report(results, workloads, thread_counts, missing, meta, chart_note=None):
+    out = [f"# thumbflow corpus benchmark ({meta['date']}, commit {meta.get('commit', '?')})", ""]
     out.append(f"{meta['mode']}; {meta['runs']} timed run(s) per figure, the best one shown; "
                f"whole benchmark took {meta['elapsed_s']:.0f} s; load average (1/5/15 min) "
                f"{meta['load']} (other work on the machine skews the figures).")
@@ -337,7 +452,7 @@ def report(results, workloads, thread_counts, missing, meta):
     out.append("")
     for (wl, files, tools) in workloads:
         for t in thread_counts:
-            label = "1 thread (one image at a time)" if t == 1 else f"{t} threads (one image per core)"
+            label = thread_label(t)
             desc = "every corpus file" if wl == "all" else "JPEG files only (the floor's workload)"
             out.append(f"## {desc}, {len(files)} files: {label}")
             out.append("")
@@ -351,6 +466,9 @@ def report(results, workloads, thread_counts, missing, meta):
                    "With start-up counted: " +
                    ", ".join(f"{wl} x{t}: {a['images_per_s_raw']:.1f} images/s" for (wl, _, t), a in vt) + ".")
         out.append("")
+    if chart_note:
+        out += [chart_note, ""]
+    out += format_sections(results, workloads, thread_counts)
     fails = {}
     for (wl, tool, _), a in results.items():
         if a and a["errors"]:
@@ -361,6 +479,135 @@ def report(results, workloads, thread_counts, missing, meta):
     for tool, why in missing.items():
         out.append(f"- {tool} not run: {why}")
     return "\n".join(out).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# The chart: an SVG built by hand (no plotting library), rendered to PNG by libvips' vips CLI
+
+CHART_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759")
+PANEL_W, PANEL_H, CHART_TOP = 600, 330, 96
+
+
+def svg_text(x, y, text, size=12, anchor="middle", weight="normal", fill="#222"):
+    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
+            f'font-weight="{weight}" fill="{fill}">{html.escape(str(text))}</text>')
+
+
+def nice_ticks(vmax):
+    """Axis ticks from 0 to at least vmax, 4 to 8 of them, at 1, 2 or 5 times a power of ten."""
+    vmax = max(vmax, 1e-9)
+    step = 10 ** math.floor(math.log10(vmax / 5))
+    for m in (1, 2, 5, 10):
+        if vmax / (step * m) <= 6:
+            step *= m
+            break
+    return [i * step for i in range(int(math.ceil(vmax / step)) + 1)]
+
+
+def ratio_label(value, sharp_value):
+    return "n/a" if not sharp_value else f"{value / sharp_value:.2f}x"
+
+
+def bar_panel(x0, y0, title, groups, thread_counts, digits):
+    """One grouped bar chart: groups is [(tool, {threads: (value, ratio label)})], the values
+    written with digits decimals."""
+    left, bottom, top = 56, 44, 34
+    plot_w, plot_h = PANEL_W - left - 12, PANEL_H - top - bottom
+    values = [v for _, by_t in groups for v, _ in by_t.values()]
+    ticks = nice_ticks(max(values, default=1) * 1.15)
+    scale = plot_h / ticks[-1]
+    base_y = y0 + top + plot_h
+    parts = [svg_text(x0 + PANEL_W / 2, y0 + 18, title, 14, weight="bold")]
+    for tick in ticks:
+        y = base_y - tick * scale
+        parts.append(f'<line x1="{x0 + left}" y1="{y:.1f}" x2="{x0 + left + plot_w}" y2="{y:.1f}" '
+                     f'stroke="#ddd" stroke-width="1"/>')
+        parts.append(svg_text(x0 + left - 6, y + 4, f"{tick:g}", 11, anchor="end", fill="#555"))
+    parts.append(f'<line x1="{x0 + left}" y1="{y0 + top}" x2="{x0 + left}" y2="{base_y}" stroke="#444"/>')
+    parts.append(f'<line x1="{x0 + left}" y1="{base_y}" x2="{x0 + left + plot_w}" y2="{base_y}" stroke="#444"/>')
+    group_w = plot_w / max(len(groups), 1)
+    bar_w = min(40.0, group_w * 0.8 / len(thread_counts))
+    for gi, (tool, by_t) in enumerate(groups):
+        centre = x0 + left + group_w * (gi + 0.5)
+        parts.append(svg_text(centre, base_y + 18, tool, 12))
+        for ti, t in enumerate(thread_counts):
+            if t not in by_t:
+                continue
+            value, ratio = by_t[t]
+            bx = centre - bar_w * len(thread_counts) / 2 + ti * bar_w
+            h = value * scale
+            parts.append(f'<rect x="{bx + 1:.1f}" y="{base_y - h:.1f}" width="{bar_w - 2:.1f}" '
+                         f'height="{h:.1f}" fill="{CHART_COLOURS[ti % len(CHART_COLOURS)]}"/>')
+            parts.append(svg_text(bx + bar_w / 2, base_y - h - 4, f"{value:.{digits}f}", 10))
+            parts.append(svg_text(bx + bar_w / 2, base_y - h - 16, ratio, 10, fill="#666"))
+    return parts
+
+
+def chart_panels(results, workloads, thread_counts):
+    """(title, groups, digits) per panel: throughput and peak RSS for each workload."""
+    panels = []
+    for wl, files, tools in workloads:
+        desc = f"every corpus file ({len(files)})" if wl == "all" else f"JPEGs only ({len(files)})"
+        for metric, title, digits in (("images_per_s", "images/s", 1), ("rss_mib", "peak RSS MiB", 0)):
+            groups = []
+            for tool in tools:
+                by_t = {}
+                for t in thread_counts:
+                    a, sharp = results.get((wl, tool, t)), results.get((wl, "sharp", t))
+                    if a is not None:
+                        by_t[t] = (a[metric], ratio_label(a[metric], sharp and sharp[metric]))
+                if by_t:
+                    groups.append((tool, by_t))
+            if groups:
+                panels.append((f"{title}, {desc}", groups, digits))
+    return panels
+
+
+def chart_svg(results, workloads, thread_counts, meta):
+    panels = chart_panels(results, workloads, thread_counts)
+    sharp_note = "" if any(k[1] == "sharp" for k in results) else "; sharp was not run, so every ratio is n/a"
+    rows = max(1, math.ceil(len(panels) / 2))
+    width, height = 2 * PANEL_W + 30, CHART_TOP + rows * (PANEL_H + 16)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" font-family="DejaVu Sans, sans-serif">',
+             f'<rect width="{width}" height="{height}" fill="white"/>',
+             svg_text(width / 2, 28, f"thumbflow corpus benchmark, {meta['date']}, commit "
+                      f"{meta.get('commit', '?')}", 18, weight="bold"),
+             svg_text(width / 2, 50, f"{meta['mode']}, best of {meta['runs']} run(s); load average "
+                      f"{meta['load']}", 12, fill="#555"),
+             svg_text(width / 2, 68, "above each bar: its value and its ratio to sharp's in the same "
+                      "workload and thread count (higher images/s is faster, lower RSS is leaner)" + sharp_note,
+                      12, fill="#555")]
+    legend_x = width / 2 - 110 * len(thread_counts) / 2
+    for ti, t in enumerate(thread_counts):
+        x = legend_x + ti * 110
+        parts.append(f'<rect x="{x:.1f}" y="78" width="12" height="12" fill="{CHART_COLOURS[ti]}"/>')
+        parts.append(svg_text(x + 18, 89, "1 thread" if t == 1 else f"{t} threads", 12, anchor="start"))
+    for i, (title, groups, digits) in enumerate(panels):
+        x0, y0 = 10 + (i % 2) * (PANEL_W + 10), CHART_TOP + (i // 2) * (PANEL_H + 16)
+        parts += bar_panel(x0, y0, title, groups, thread_counts, digits)
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def write_chart(results, workloads, thread_counts, meta, out_dir):
+    """Writes chart.svg and, through `vips svgload`, chart.png in out_dir; returns the report's
+    line about it (the image, or why there is only the SVG)."""
+    svg, png = Path(out_dir) / "chart.svg", Path(out_dir) / "chart.png"
+    svg.write_text(chart_svg(results, workloads, thread_counts, meta))
+    png.unlink(missing_ok=True)
+    why = None
+    if not shutil.which("vips"):
+        why = "the vips command is missing (apt-get install libvips-tools)"
+    else:
+        done = subprocess.run(["vips", "svgload", str(svg), str(png), "--dpi", "96"],
+                              capture_output=True, text=True)
+        if done.returncode != 0 or not png.exists():
+            why = f"vips svgload exited {done.returncode}: {done.stderr.strip()[-300:]}"
+    if why:
+        log(f"chart: {why}")
+        return f"The chart could not be rendered to PNG ({why}); it is in [chart.svg](chart.svg)."
+    return "![Throughput and peak RSS against sharp](chart.png)\n\n(also as [chart.svg](chart.svg))"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,7 +624,11 @@ def main():
     ap.add_argument("--out", default=str(BENCH_DIR / "results" / "report.md"))
     ap.add_argument("--wait-idle", type=float, default=0, metavar="S",
                     help="first wait up to S seconds for the 1-minute load average to fall below 0.5")
+    ap.add_argument("--from-json", metavar="FILE",
+                    help="run no tool: rebuild the report and the chart from FILE (a results.json)")
     opt = ap.parse_args()
+    if opt.from_json:
+        return report_from_json(opt.from_json, opt.out)
     if not Path("/usr/bin/time").exists():
         sys.exit("run.py: /usr/bin/time missing (apt-get install time)")
     runs = opt.runs or (1 if opt.quick else 3)
@@ -439,19 +690,45 @@ def main():
             vers["sharp"] = f"{a['versions'].get('sharp')} (its own libvips {a['versions'].get('libvips')})"
     meta = {
         "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "commit": git_commit(),
         "mode": "quick smoke run" if opt.quick else "full run",
         "runs": runs, "elapsed_s": elapsed, "versions": vers,
         "load": f"{' '.join(load_before)} before, {' '.join(load_after)} after",
     }
-    text = report(results, workloads, thread_counts, missing, meta)
+    meta["workloads"] = [{"name": wl, "files": wl_files, "tools": tools} for wl, wl_files, tools in workloads]
+    meta["thread_counts"], meta["missing"] = thread_counts, missing
     out = Path(opt.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
     (out.parent / "results.json").write_text(json.dumps({
         "meta": meta, "results": [{"workload": w, "tool": tl, "threads": t, **a}
                                   for (w, tl, t), a in sorted(results.items())]}, indent=1))
+    write_report(results, workloads, thread_counts, missing, meta, out)
+    return 0
+
+
+def write_report(results, workloads, thread_counts, missing, meta, out):
+    """Writes the chart and report.md (printing the report), from a run or a results.json."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    chart_note = write_chart(results, workloads, thread_counts, meta, out.parent)
+    text = report(results, workloads, thread_counts, missing, meta, chart_note)
+    out.write_text(text)
     print(text)
-    log(f"wrote {out}")
+    log(f"wrote {out}, {out.parent / 'chart.svg'}")
+
+
+def report_from_json(path, out):
+    """--from-json: rebuilds report.md and the chart from a results.json, running no tool."""
+    try:
+        data = json.loads(Path(path).read_text())
+        meta = data["meta"]
+        results = {(r["workload"], r["tool"], r["threads"]): r for r in data["results"]}
+        workloads = [(w["name"], w["files"], w["tools"]) for w in meta["workloads"]]
+        thread_counts = meta["thread_counts"]
+    except (OSError, ValueError) as e:
+        sys.exit(f"run.py: cannot read {path}: {e}")
+    except (KeyError, TypeError) as e:
+        sys.exit(f"run.py: {path} lacks {e} (a results.json from an older run.py has no file list; run again)")
+    write_report(results, workloads, thread_counts, meta.get("missing", {}), meta, Path(out))
     return 0
 
 

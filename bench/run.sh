@@ -2,6 +2,7 @@
 # Runs the corpus benchmark (the `make bench` entry): makes sure sharp is installed in bench/
 # from package-lock.json, then hands every argument to run.py.
 #   bench/run.sh [BUILD_DIR] [--quick] [--runs R] [--threads N] [--tools a,b]
+# (bench/run.py --from-json bench/results/results.json rebuilds the report and chart, running no tool.)
 # It builds nothing: build first with `cmake --preset release && cmake --build build/release`.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
