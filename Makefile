@@ -7,7 +7,7 @@ DATA ?= thumbflow-data
 DEMO_OUT ?= build/demo-thumbnails
 CORPUS ?= ../shared/corpus/public
 
-.PHONY: all deps deps-build build debug asan run demo test test-unit test-asan bench soak clean help
+.PHONY: all deps deps-build build debug asan tsan run demo test test-unit test-asan test-asan-all test-tsan test-sanitizers bench soak clean help
 
 all: build
 
@@ -16,7 +16,9 @@ help:
 	@echo "make demo       thumbnail the demo images with the command line, no server"
 	@echo "make test       install what is missing, build (release and asan), run every test"
 	@echo "make build      release build into build/release"
-	@echo "make test-asan  unit tests under ASan+UBSan"
+	@echo "make test-asan  unit tests under ASan+UBSan (part of make test)"
+	@echo "make test-sanitizers  unit and integration tests under ASan+UBSan, and the queue, worker"
+	@echo "                 pool, endpoint, console and HTTP client tests under TSan (docs/sanitizers.md)"
 	@echo "make bench      benchmark against vipsthumbnail, sharp, Pillow and the libjpeg-turbo floor"
 
 deps:
@@ -37,6 +39,10 @@ asan: deps-build
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan -j $(JOBS)
 
+tsan: deps-build
+	cmake --preset tsan >/dev/null
+	cmake --build --preset tsan -j $(JOBS)
+
 # The local home in the foreground: S3 endpoint on 127.0.0.1:9000, console on 127.0.0.1:9001,
 # data in $(DATA) with the bucket image-processing-local. Ctrl-C stops it cleanly.
 run: build
@@ -54,11 +60,27 @@ test: deps asan build
 test-unit: build
 	ctest --preset release -L unit -j $(JOBS) $(CTEST_ARGS)
 
-test-asan: asan
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	ctest --preset asan -j $(JOBS) $(CTEST_ARGS)
+	TSAN_OPTIONS=suppressions=$(CURDIR)/scripts/tsan.supp:ignore_interceptors_accesses=1:second_deadlock_stack=1
+
+test-asan: asan
+	$(SANITIZER_ENV) ctest --preset asan -j $(JOBS) $(CTEST_ARGS)
+
+asan-all: deps-build
+	cmake --preset asan-all >/dev/null
+	cmake --build --preset asan-all -j $(JOBS)
+
+test-asan-all: deps asan-all
+	$(SANITIZER_ENV) ctest --preset asan-all -j $(JOBS) $(CTEST_ARGS)
+
+# ThreadSanitizer over the concurrency-heavy parts (docs/sanitizers.md): any report fails the test.
+test-tsan: deps tsan
+	$(SANITIZER_ENV) ctest --preset tsan -j $(JOBS) $(CTEST_ARGS)
+
+# Not part of make test: the two builds and the slower runs do not fit CI's 20 minutes.
+test-sanitizers: test-asan-all test-tsan
 
 bench: deps build
 	bench/run.sh

@@ -20,7 +20,9 @@ namespace thumbflow::pipeline {
 namespace {
 
 const char* kBucket = "image-processing-local";
-constexpr double kCaseBoundMs = 2000;
+// A guard against hangs, not a speed figure (each case takes milliseconds in the release build);
+// ASan's instrumented libvips calls run several times slower.
+constexpr double kCaseBoundMs = test::kAddressSanitizer ? 10000 : 2000;
 constexpr long kRunRssBoundKib = 64 * 1024;
 
 class HostileInput : public ::testing::Test {
@@ -169,7 +171,9 @@ TEST_F(HostileInput, each_case_ends_as_one_record_of_the_documented_kind_in_boun
   }
   const long rss_growth = test::peak_rss_kib() - rss_start;
   std::printf("%zu cases, peak RSS growth over the run %ld KiB\n", cases.size(), rss_growth);
-  EXPECT_LT(rss_growth, kRunRssBoundKib) << "hostile files must not blow up memory";
+  if (!test::kAddressSanitizer) {
+    EXPECT_LT(rss_growth, kRunRssBoundKib) << "hostile files must not blow up memory";
+  }
 
   // Exactly one record per case (the duplicates added none), and outputs only for the accepted.
   EXPECT_EQ(all(RecordStatus::failed).size(), failures);
