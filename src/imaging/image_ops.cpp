@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "imaging/colour_transform.hpp"
 #include "imaging/container_check.hpp"
 #include "imaging/extras.hpp"
 #include "imaging/gif_scan.hpp"
@@ -317,16 +318,29 @@ Result<VImage> make_pixels(std::string_view bytes, const ImageInfo& info, const 
   if (alpha) img = img.unpremultiply().cast(in_format);
 
   // Colour: embedded profiles (and CMYK, which always needs one) are converted to sRGB;
-  // everything else (grey, 16-bit, palette) through libvips' colourspace conversions.
+  // everything else (grey, 16-bit, palette) through libvips' colourspace conversions. 8-bit
+  // pixels without alpha whose profile lcms takes are converted after materialising, through a
+  // transform kept across images (colour_transform.hpp); the rest through libvips.
   const VipsInterpretation interp = img.interpretation();
-  if (interp == VIPS_INTERPRETATION_CMYK || img.get_typeof(VIPS_META_ICC_NAME) != 0) {
+  std::shared_ptr<const SrgbTransform> icc;
+  if (img.get_typeof(VIPS_META_ICC_NAME) != 0 && img.format() == VIPS_FORMAT_UCHAR && !img.has_alpha()) {
+    const void* profile = nullptr;
+    std::size_t profile_len = 0;
+    if (vips_image_get_blob(img.get_image(), VIPS_META_ICC_NAME, &profile, &profile_len) == 0)
+      icc = srgb_transform(std::string_view(static_cast<const char*>(profile), profile_len), img.bands());
+    else
+      vips_error_clear();
+  }
+  if (icc) {
+    // Converted below, once the pixels are in memory.
+  } else if (interp == VIPS_INTERPRETATION_CMYK || img.get_typeof(VIPS_META_ICC_NAME) != 0) {
     img = img.icc_transform("srgb", VImage::option()
                                         ->set("embedded", true)
                                         ->set("input_profile", interp == VIPS_INTERPRETATION_CMYK ? "cmyk" : "srgb")
                                         ->set("intent", VIPS_INTENT_RELATIVE)
                                         ->set("depth", 8));
   }
-  if (img.interpretation() != VIPS_INTERPRETATION_sRGB || img.format() != VIPS_FORMAT_UCHAR)
+  if (!icc && (img.interpretation() != VIPS_INTERPRETATION_sRGB || img.format() != VIPS_FORMAT_UCHAR))
     img = img.colourspace(VIPS_INTERPRETATION_sRGB);
   if (img.format() != VIPS_FORMAT_UCHAR) img = img.cast(VIPS_FORMAT_UCHAR);
   if (img.has_alpha() && !supports_alpha(spec.format)) {
@@ -339,7 +353,21 @@ Result<VImage> make_pixels(std::string_view bytes, const ImageInfo& info, const 
   // Run the whole decode pipeline once, here: decode failures (truncation) surface now.
   std::size_t size = 0;
   void* mem = img.write_to_memory(&size);
-  VImage out = VImage::new_from_memory_steal(mem, size, img.width(), img.height(), img.bands(), VIPS_FORMAT_UCHAR);
+  int bands = img.bands();
+  if (icc) {
+    const std::size_t count = std::size_t(img.width()) * std::size_t(img.height());
+    void* rgb = g_try_malloc(count * 3);
+    if (rgb == nullptr) {
+      g_free(mem);
+      return make_error(ErrorKind::internal, "out of memory converting the colour profile");
+    }
+    icc->apply(static_cast<const std::uint8_t*>(mem), static_cast<std::uint8_t*>(rgb), count);
+    g_free(mem);
+    mem = rgb;
+    size = count * 3;
+    bands = 3;
+  }
+  VImage out = VImage::new_from_memory_steal(mem, size, img.width(), img.height(), bands, VIPS_FORMAT_UCHAR);
   out = out.copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
   // EXIF orientation is applied last, on the small image, where rotation is cheap.
   if (info.orientation != 1) {
