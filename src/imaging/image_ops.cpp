@@ -11,11 +11,14 @@
 
 #include "imaging/colour_transform.hpp"
 #include "imaging/container_check.hpp"
+#include "imaging/exif_fields.hpp"
 #include "imaging/extras.hpp"
 #include "imaging/gif_scan.hpp"
 #include "imaging/jpeg_decode.hpp"
+#include "imaging/jpeg_encode.hpp"
 #include "imaging/policy.hpp"
 #include "imaging/render_pixels.hpp"
+#include "imaging/resample.hpp"
 #include "imaging/shrink_plan.hpp"
 #include "imaging/sniff.hpp"
 
@@ -88,7 +91,6 @@ Error classify_decode_error(SourceFormat format, const std::string& raw) {
   return make_error(ErrorKind::corrupt, msg);
 }
 
-// Strips the " (value, type, n components, n bytes)" decoration libvips adds to EXIF strings.
 std::optional<std::string> exif_string(const VImage& img, const char* field) {
   if (img.get_typeof(field) == 0) return std::nullopt;
   const char* raw = nullptr;
@@ -96,11 +98,7 @@ std::optional<std::string> exif_string(const VImage& img, const char* field) {
     vips_error_clear();
     return std::nullopt;
   }
-  std::string s = raw;
-  if (auto paren = s.find(" ("); paren != std::string::npos) s.resize(paren);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
-  if (s.empty()) return std::nullopt;
-  return s;
+  return clean_exif_text(raw);
 }
 
 int int_field(const VImage& img, const char* field, int fallback) {
@@ -143,21 +141,11 @@ ImageInfo read_info(const VImage& img, SourceFormat format) {
   info.progressive = int_field(img, "interlaced", 0) != 0;
   info.camera_make = exif_string(img, "exif-ifd0-Make");
   info.camera_model = exif_string(img, "exif-ifd0-Model");
-  if (auto t = exif_string(img, "exif-ifd2-DateTimeOriginal"); t && t->size() >= 19) {
-    // EXIF writes "YYYY:MM:DD HH:MM:SS"; keep it only when it has that shape.
-    std::string iso = t->substr(0, 19);
-    bool shape = iso[4] == ':' && iso[7] == ':' && iso[10] == ' ' && iso[13] == ':' && iso[16] == ':';
-    if (shape && iso.substr(0, 4) != "0000") {
-      iso[4] = '-';
-      iso[7] = '-';
-      iso[10] = 'T';
-      info.capture_time = iso;
-    }
-  }
+  info.capture_time = exif_datetime_iso(exif_string(img, "exif-ifd2-DateTimeOriginal"));
   return info;
 }
 
-Result<std::pair<SourceFormat, ImageInfo>> sniff_and_probe(std::string_view bytes) {
+Result<std::pair<SourceFormat, ImageInfo>> sniff_and_probe(std::string_view bytes, bool libvips_only = false) {
   if (bytes.empty()) return make_error(ErrorKind::unsupported_format, "empty file (0 bytes)");
   if (auto st = init_imaging(); !st) return st.error();
   SourceFormat format = sniff_format(bytes);
@@ -170,6 +158,11 @@ Result<std::pair<SourceFormat, ImageInfo>> sniff_and_probe(std::string_view byte
   // A cut file fails here, before the header is parsed, with the place where it ends; and even
   // where the decoder would not notice (see container_check.hpp).
   if (auto st = check_complete(format, bytes); !st) return st.error();
+  // JPEG headers are read by libjpeg and libexif directly (the same facts, a fraction of the
+  // cost of libvips' loader set-up); anything unusual is left to libvips below.
+  if (format == SourceFormat::jpeg && !libvips_only) {
+    if (auto info = probe_jpeg(bytes)) return std::pair{format, std::move(*info)};
+  }
   try {
     // Opening is lazy: this reads the header only, and no pixel is decoded.
     VImage img = VImage::new_from_buffer(bytes.data(), bytes.size(), "",
@@ -184,59 +177,100 @@ Result<std::pair<SourceFormat, ImageInfo>> sniff_and_probe(std::string_view byte
   }
 }
 
-// A buffer a libvips C save operation handed over (g_malloc'd), as a blob that frees it.
-VipsBlob* take_buffer(int rc, void* buf, std::size_t len) {
-  if (rc != 0) {
-    std::string msg = vips_error_buffer();
-    vips_error_clear();
-    g_free(buf);
-    throw vips::VError(msg);
-  }
-  return vips_blob_new(reinterpret_cast<VipsCallbackFn>(+[](void* data, void*) -> int {
-                         g_free(data);
-                         return 0;
-                       }),
-                       buf, len);
-}
-
 // The savers are called through libvips' C API: in 8.14 the C++ API's blob output
 // (VImage::jpegsave_buffer with set("buffer", &blob)) keeps a reference that is never dropped,
 // leaking every encoded thumbnail (16 KB per call, found by the soak test; the C API returns the
 // buffer to the caller and leaks nothing: tests/unit/imaging/render_test.cpp checks).
-VipsBlob* encode(VImage& img, const RenditionSpec& spec) {
-  void* buf = nullptr;
-  std::size_t len = 0;
+// JPEG (libjpeg, jpeg_encode.hpp) and WebP (libwebp's simple API: libvips 8.14's webpsave writes
+// an EXIF chunk even when told to strip) are encoded directly from the pixels.
+Result<std::string> encode(const Image8& px, const RenditionSpec& spec) {
+  const auto failed = [&](const std::string& why) {
+    return make_error(ErrorKind::internal, "encoding " + std::string(to_string(spec.format)) + " failed: " + why);
+  };
   switch (spec.format) {
     case OutputFormat::jpeg: {
-      const int rc = vips_jpegsave_buffer(img.get_image(), &buf, &len, "Q", spec.quality, "strip", TRUE,
-                                          "optimize_coding", TRUE, nullptr);
-      return take_buffer(rc, buf, len);
+      auto file = encode_jpeg(px, spec.quality);
+      if (!file) return failed(file.error().message);
+      return std::move(*file);
     }
     case OutputFormat::webp: {
-      // libvips 8.14's webpsave writes an EXIF chunk even when told to strip; libwebp's simple
-      // API writes the bitstream alone.
-      const auto* px = static_cast<const std::uint8_t*>(img.data());
-      const int stride = img.width() * img.bands();
+      const int stride = int(px.width * px.bands);
       std::uint8_t* webp = nullptr;
-      std::size_t n = img.bands() == 4
-                          ? WebPEncodeRGBA(px, img.width(), img.height(), stride, float(spec.quality), &webp)
-                          : WebPEncodeRGB(px, img.width(), img.height(), stride, float(spec.quality), &webp);
-      if (n == 0 || webp == nullptr) throw vips::VError("webp: encoder failed");
-      VipsBlob* out = vips_blob_copy(webp, n);
+      std::size_t n = px.bands == 4 ? WebPEncodeRGBA(px.data.data(), int(px.width), int(px.height), stride,
+                                                     float(spec.quality), &webp)
+                                    : WebPEncodeRGB(px.data.data(), int(px.width), int(px.height), stride,
+                                                    float(spec.quality), &webp);
+      if (n == 0 || webp == nullptr) {
+        WebPFree(webp);
+        return failed("libwebp's encoder refused the image");
+      }
+      std::string out(reinterpret_cast<const char*>(webp), n);
       WebPFree(webp);
       return out;
     }
-    case OutputFormat::png: {
-      const int rc = vips_pngsave_buffer(img.get_image(), &buf, &len, "compression", 6, "strip", TRUE, nullptr);
-      return take_buffer(rc, buf, len);
-    }
+    case OutputFormat::png:
     case OutputFormat::avif: {
-      const int rc = vips_heifsave_buffer(img.get_image(), &buf, &len, "Q", spec.quality, "compression",
-                                          VIPS_FOREIGN_HEIF_COMPRESSION_AV1, "effort", 2, "strip", TRUE, nullptr);
-      return take_buffer(rc, buf, len);
+      void* buf = nullptr;
+      std::size_t len = 0;
+      try {
+        VImage img = VImage::new_from_memory(const_cast<std::uint8_t*>(px.data.data()), px.data.size(),
+                                             int(px.width), int(px.height), int(px.bands), VIPS_FORMAT_UCHAR)
+                         .copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+        const int rc = spec.format == OutputFormat::png
+                           ? vips_pngsave_buffer(img.get_image(), &buf, &len, "compression", 6, "strip", TRUE, nullptr)
+                           : vips_heifsave_buffer(img.get_image(), &buf, &len, "Q", spec.quality, "compression",
+                                                  VIPS_FOREIGN_HEIF_COMPRESSION_AV1, "effort", 2, "strip", TRUE,
+                                                  nullptr);
+        if (rc != 0) {
+          std::string msg = vips_error_buffer();
+          vips_error_clear();
+          g_free(buf);
+          return failed(trim_vips_message(msg));
+        }
+      } catch (const vips::VError& e) {
+        return failed(trim_vips_message(e.what()));
+      }
+      std::string out(static_cast<const char*>(buf), len);
+      g_free(buf);
+      return out;
     }
   }
-  return nullptr;
+  return failed("unknown output format");
+}
+
+// The JPEG path without libvips: pixels from the fast decoder (already DCT-scaled), reduced by
+// our own Lanczos3, converted through the kept lcms transform, turned upright. It takes RGB and
+// grey, with or without a profile lcms accepts, and CMYK with such a profile; anything else (a
+// profile lcms refuses, CMYK without a profile, which needs libvips' built-in one) returns an
+// empty optional and goes through libvips.
+std::optional<Image8> fast_jpeg_pixels(JpegPixels& jpeg, const ImageInfo& info, const ShrinkPlan& plan) {
+  std::shared_ptr<const SrgbTransform> icc;
+  if (!jpeg.icc_profile.empty()) {
+    icc = srgb_transform(jpeg.icc_profile, int(jpeg.bands));
+    if (!icc) return std::nullopt;
+  } else if (jpeg.colour == JpegColour::cmyk) {
+    return std::nullopt;
+  }
+  Image8 img{std::move(jpeg.data), jpeg.width, jpeg.height, jpeg.bands};
+  jpeg.data.clear();
+  // libjpeg rounds a scaled size up (1365 / 4 gives 342): its last column covers only part of a
+  // scaled pixel. The resample maps the true scaled size (341.25), so every output pixel lands
+  // in the right place and the partial edge pixel only fills what rounding would leave out.
+  const double src_w = double(info.width) / plan.jpeg_shrink;
+  const double src_h = double(info.height) / plan.jpeg_shrink;
+  if (img.width != plan.out_width || img.height != plan.out_height || src_w != img.width || src_h != img.height)
+    img = resample_lanczos3(img, src_w, src_h, plan.out_width, plan.out_height);
+  const std::size_t count = std::size_t{img.width} * img.height;
+  if (icc) {
+    Image8 rgb{std::vector<std::uint8_t>(count * 3), img.width, img.height, 3};
+    icc->apply(img.data.data(), rgb.data.data(), count);
+    img = std::move(rgb);
+  } else if (img.bands == 1) {
+    Image8 rgb{std::vector<std::uint8_t>(count * 3), img.width, img.height, 3};
+    for (std::size_t i = 0; i < count; ++i) rgb.data[3 * i] = rgb.data[3 * i + 1] = rgb.data[3 * i + 2] = img.data[i];
+    img = std::move(rgb);
+  }
+  return orient_upright(std::move(img), info.orientation);
 }
 
 // Decode, shrink, orient and convert: the pixels of one rendition as 8-bit sRGB (with alpha
@@ -246,42 +280,36 @@ VipsBlob* encode(VImage& img, const RenditionSpec& spec) {
 // libvips' own thumbnail operation is not used: in 8.14 its pipeline turns decode errors into
 // warnings, so a truncated file would come out as a half-grey thumbnail. Every step below
 // propagates the loader's error (fail_on=error), and the pipeline runs exactly once.
-// JPEG goes through the fast path (jpeg_decode.hpp): the decoded pixels are borrowed by the
-// returned image, so `jpeg` must outlive every use of it.
-VImage load_source(std::string_view bytes, const ImageInfo& info, const ShrinkPlan& plan, JpegPixels& jpeg,
-                   std::optional<Error>& failure) {
+// JPEG goes through the fast path (jpeg_decode.hpp), then fast_jpeg_pixels where it can; the
+// libvips pipeline below borrows the decoded pixels otherwise.
+Result<Image8> make_pixels(std::string_view bytes, const ImageInfo& info, const RenditionSpec& spec) try {
+  const ShrinkPlan plan = plan_shrink(info, spec);
+  JpegPixels jpeg;
+  VImage img;
+  bool fast_jpeg = false;
   if (info.format == SourceFormat::jpeg) {
     auto decoded = decode_jpeg(bytes, plan.jpeg_shrink);
-    if (!decoded) {
-      failure = decoded.error();
-      return {};
-    }
+    if (!decoded) return decoded.error();
     if (decoded->has_value()) {
       jpeg = std::move(**decoded);
-      VImage img = VImage::new_from_memory(jpeg.data.data(), jpeg.data.size(), static_cast<int>(jpeg.width),
-                                           static_cast<int>(jpeg.height), static_cast<int>(jpeg.bands),
-                                           VIPS_FORMAT_UCHAR);
+      if (auto px = fast_jpeg_pixels(jpeg, info, plan)) return std::move(*px);
+      fast_jpeg = true;
+      img = VImage::new_from_memory(jpeg.data.data(), jpeg.data.size(), static_cast<int>(jpeg.width),
+                                    static_cast<int>(jpeg.height), static_cast<int>(jpeg.bands), VIPS_FORMAT_UCHAR);
       img = img.copy(VImage::option()->set(
           "interpretation", jpeg.colour == JpegColour::grey   ? VIPS_INTERPRETATION_B_W
                             : jpeg.colour == JpegColour::cmyk ? VIPS_INTERPRETATION_CMYK
                                                               : VIPS_INTERPRETATION_sRGB));
       if (!jpeg.icc_profile.empty())
         vips_image_set_blob_copy(img.get_image(), VIPS_META_ICC_NAME, jpeg.icc_profile.data(), jpeg.icc_profile.size());
-      return img;
     }
   }
-  auto opts = VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL)->set("fail_on", VIPS_FAIL_ON_ERROR);
-  if (info.format == SourceFormat::jpeg && plan.jpeg_shrink > 1) opts->set("shrink", plan.jpeg_shrink);
-  if (info.format == SourceFormat::webp && plan.webp_scale < 1.0) opts->set("scale", plan.webp_scale);
-  return VImage::new_from_buffer(bytes.data(), bytes.size(), "", opts);
-}
-
-Result<VImage> make_pixels(std::string_view bytes, const ImageInfo& info, const RenditionSpec& spec) try {
-  const ShrinkPlan plan = plan_shrink(info, spec);
-  JpegPixels jpeg;
-  std::optional<Error> failure;
-  VImage img = load_source(bytes, info, plan, jpeg, failure);
-  if (failure) return *failure;
+  if (!fast_jpeg) {
+    auto opts = VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL)->set("fail_on", VIPS_FAIL_ON_ERROR);
+    if (info.format == SourceFormat::jpeg && plan.jpeg_shrink > 1) opts->set("shrink", plan.jpeg_shrink);
+    if (info.format == SourceFormat::webp && plan.webp_scale < 1.0) opts->set("scale", plan.webp_scale);
+    img = VImage::new_from_buffer(bytes.data(), bytes.size(), "", opts);
+  }
 
   // Multi-page loaders load one page (the first) unless told otherwise: animated input gives
   // its first frame.
@@ -301,12 +329,9 @@ Result<VImage> make_pixels(std::string_view bytes, const ImageInfo& info, const 
   const bool alpha = img.has_alpha();
   const VipsBandFormat in_format = img.format();
   if (alpha) img = img.premultiply();
-  // libjpeg rounds a scaled size up (1365 / 4 gives 342): its last column covers only part of a
-  // scaled pixel. The scale is taken from the true scaled size (341.25), so the resize maps
-  // every output pixel to the right place, and the partial edge pixel only fills what rounding
-  // would otherwise leave out; any extra output row or column is cropped. (libvips' loader
-  // drops the partial pixel instead and stretches the rest by up to 0.75 px.)
-  const bool fast_jpeg = !jpeg.data.empty();
+  // The scale comes from the true DCT-scaled size, as in fast_jpeg_pixels; any extra output row
+  // or column is cropped. (libvips' loader drops the partial pixel instead and stretches the
+  // rest by up to 0.75 px.)
   const double src_w = fast_jpeg ? double(info.width) / plan.jpeg_shrink : double(img.width());
   const double src_h = fast_jpeg ? double(info.height) / plan.jpeg_shrink : double(img.height());
   const double hscale = double(plan.out_width) / src_w;
@@ -353,41 +378,40 @@ Result<VImage> make_pixels(std::string_view bytes, const ImageInfo& info, const 
   // Run the whole decode pipeline once, here: decode failures (truncation) surface now.
   std::size_t size = 0;
   void* mem = img.write_to_memory(&size);
-  int bands = img.bands();
-  if (icc) {
-    const std::size_t count = std::size_t(img.width()) * std::size_t(img.height());
-    void* rgb = g_try_malloc(count * 3);
-    if (rgb == nullptr) {
-      g_free(mem);
-      return make_error(ErrorKind::internal, "out of memory converting the colour profile");
-    }
-    icc->apply(static_cast<const std::uint8_t*>(mem), static_cast<std::uint8_t*>(rgb), count);
+  Image8 out;
+  out.width = static_cast<std::uint32_t>(img.width());
+  out.height = static_cast<std::uint32_t>(img.height());
+  out.bands = static_cast<std::uint32_t>(icc ? 3 : img.bands());
+  const std::size_t count = std::size_t{out.width} * out.height;
+  try {
+    out.data.resize(count * out.bands);
+  } catch (const std::bad_alloc&) {
     g_free(mem);
-    mem = rgb;
-    size = count * 3;
-    bands = 3;
+    return make_error(ErrorKind::internal, "out of memory holding the thumbnail's pixels");
   }
-  VImage out = VImage::new_from_memory_steal(mem, size, img.width(), img.height(), bands, VIPS_FORMAT_UCHAR);
-  out = out.copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+  if (icc)
+    icc->apply(static_cast<const std::uint8_t*>(mem), out.data.data(), count);
+  else
+    std::memcpy(out.data.data(), mem, std::min(size, out.data.size()));
+  g_free(mem);
   // EXIF orientation is applied last, on the small image, where rotation is cheap.
-  if (info.orientation != 1) {
-    out.set("orientation", info.orientation);
-    out = out.autorot();
-  }
-  return out;
+  return orient_upright(std::move(out), info.orientation);
 } catch (const vips::VError& e) {
   return classify_decode_error(info.format, e.what());
 }
 
-PixelView pixel_view(VImage& img) {
-  return PixelView{static_cast<const std::uint8_t*>(img.data()), static_cast<std::uint32_t>(img.width()),
-                   static_cast<std::uint32_t>(img.height()), static_cast<std::uint32_t>(img.bands())};
-}
+PixelView pixel_view(const Image8& img) { return PixelView{img.data.data(), img.width, img.height, img.bands}; }
 
 }  // namespace
 
 Result<ImageInfo> probe(std::string_view bytes) {
   auto r = sniff_and_probe(bytes);
+  if (!r) return r.error();
+  return std::move(r->second);
+}
+
+Result<ImageInfo> probe_with_libvips(std::string_view bytes) {
+  auto r = sniff_and_probe(bytes, true);
   if (!r) return r.error();
   return std::move(r->second);
 }
@@ -447,18 +471,12 @@ Result<RenderedPixels> render_pixels(std::string_view bytes, const RenditionSpec
   auto& [format, info] = *probed;
   auto made = make_pixels(bytes, info, spec);
   if (!made) return made.error();
-  try {
-    VImage& pixels = *made;
-    const auto* p = static_cast<const std::uint8_t*>(pixels.data());
-    RenderedPixels out;
-    out.width = static_cast<std::uint32_t>(pixels.width());
-    out.height = static_cast<std::uint32_t>(pixels.height());
-    out.bands = static_cast<std::uint32_t>(pixels.bands());
-    out.data.assign(p, p + std::size_t{out.width} * out.height * out.bands);
-    return out;
-  } catch (const vips::VError& e) {
-    return classify_decode_error(format, e.what());
-  }
+  RenderedPixels out;
+  out.width = made->width;
+  out.height = made->height;
+  out.bands = made->bands;
+  out.data = std::move(made->data);
+  return out;
 }
 
 Result<RenderResult> render(std::string_view bytes, std::span<const RenditionSpec> specs, const Limits& limits) {
@@ -472,7 +490,7 @@ Result<RenderResult> render(std::string_view bytes, std::span<const RenditionSpe
     const RenditionSpec& spec = specs[i];
     auto made = make_pixels(bytes, info, spec);
     if (!made) return made.error();
-    VImage& pixels = *made;
+    const Image8& pixels = *made;
     if (i == 0) {
       auto px = pixel_view(pixels);
       result.dominant_colour = dominant_colour(px, spec.background);
@@ -481,18 +499,11 @@ Result<RenderResult> render(std::string_view bytes, std::span<const RenditionSpe
     Rendition r;
     r.name = spec.name;
     r.format = spec.format;
-    r.width = static_cast<std::uint32_t>(pixels.width());
-    r.height = static_cast<std::uint32_t>(pixels.height());
-    try {
-      VipsBlob* blob = encode(pixels, spec);
-      std::size_t len = 0;
-      const void* data = vips_blob_get(blob, &len);
-      r.bytes.assign(static_cast<const char*>(data), len);
-      vips_area_unref(VIPS_AREA(blob));
-    } catch (const vips::VError& e) {
-      return make_error(ErrorKind::internal, "encoding " + std::string(to_string(spec.format)) +
-                                                 " failed: " + trim_vips_message(e.what()));
-    }
+    r.width = pixels.width;
+    r.height = pixels.height;
+    auto encoded = encode(pixels, spec);
+    if (!encoded) return encoded.error();
+    r.bytes = std::move(*encoded);
     result.renditions.push_back(std::move(r));
   }
   return result;

@@ -1,11 +1,16 @@
 #include "imaging/jpeg_decode.hpp"
 
+#include "imaging/exif_fields.hpp"
+
 // clang-format off
 #include <cstdio>  // jpeglib.h uses FILE and size_t without including their headers
 #include <jpeglib.h>
 #include <jerror.h>
 // clang-format on
 
+#include <libexif/exif-data.h>
+
+#include <algorithm>
 #include <csetjmp>
 #include <cstdlib>
 #include <cstring>
@@ -202,6 +207,97 @@ Outcome decode_frame(const unsigned char* data, std::size_t size, int shrink, Jp
   return Outcome::decoded;
 }
 
+// What probe_frame reads: plain data only.
+struct HeaderFacts {
+  std::uint32_t width = 0, height = 0;
+  int components = 0;
+  J_COLOR_SPACE colour = JCS_UNKNOWN;
+  bool progressive = false;
+  bool icc = false;
+  const unsigned char* exif = nullptr;  // the first APP1 starting "Exif" (as libvips), in libjpeg's pool
+  unsigned exif_len = 0;
+};
+
+// The setjmp frame for the header read. libjpeg keeps saved markers in its own pool, freed by
+// jpeg_destroy_decompress, so the caller's parse_exif reads the EXIF payload before that.
+template <typename ParseExif>
+bool probe_frame(const unsigned char* data, std::size_t size, ErrorManager& err, HeaderFacts& h, ParseExif&& parse_exif) {
+  jpeg_decompress_struct cinfo;
+  std::memset(&cinfo, 0, sizeof cinfo);
+  cinfo.err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = on_error;
+  err.pub.emit_message = on_message;
+  if (setjmp(err.jump) != 0) {
+    jpeg_destroy_decompress(&cinfo);
+    return false;
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, data, static_cast<unsigned long>(size));
+  jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
+  jpeg_save_markers(&cinfo, JPEG_APP0 + 2, 0xFFFF);
+  jpeg_read_header(&cinfo, TRUE);
+  h.width = cinfo.image_width;
+  h.height = cinfo.image_height;
+  h.components = cinfo.num_components;
+  h.colour = cinfo.jpeg_color_space;
+  h.progressive = cinfo.progressive_mode != 0;
+  const bool eight_bit = cinfo.data_precision == 8;
+  JOCTET* icc = nullptr;
+  unsigned icc_len = 0;
+  if (jpeg_read_icc_profile(&cinfo, &icc, &icc_len) && icc != nullptr) h.icc = true;
+  std::free(icc);
+  for (jpeg_saved_marker_ptr m = cinfo.marker_list; m != nullptr; m = m->next) {
+    if (h.exif == nullptr && m->marker == JPEG_APP0 + 1 && m->data_length > 4 && std::memcmp(m->data, "Exif", 4) == 0) {
+      h.exif = m->data;
+      h.exif_len = m->data_length;
+    }
+  }
+  parse_exif(h);  // must not longjmp: libexif does not call back into libjpeg
+  jpeg_destroy_decompress(&cinfo);
+  return eight_bit;
+}
+
+// libvips' rules for an EXIF number (exif.c: the entry written as text by vips_exif_to_s, then
+// atoi): an ASCII entry's own text; the first component of an integer or rational entry with
+// under 10 components (a rational's text starts with its numerator); else libexif's text.
+int exif_int(ExifData* ed, ExifEntry* e) {
+  const ExifByteOrder bo = exif_data_get_byte_order(ed);
+  if (e->data == nullptr) return 0;
+  if (e->format == EXIF_FORMAT_ASCII) {
+    char text[256] = {};
+    std::memcpy(text, e->data, std::min<std::size_t>(254, e->size));
+    return std::atoi(text);
+  }
+  if (e->components > 0 && e->components < 10 && e->size >= exif_format_get_size(e->format)) {
+    switch (e->format) {
+      case EXIF_FORMAT_SHORT: return exif_get_short(e->data, bo);
+      case EXIF_FORMAT_SSHORT: return exif_get_sshort(e->data, bo);
+      case EXIF_FORMAT_LONG: return static_cast<int>(exif_get_long(e->data, bo));
+      case EXIF_FORMAT_SLONG: return exif_get_slong(e->data, bo);
+      case EXIF_FORMAT_RATIONAL: return static_cast<int>(exif_get_rational(e->data, bo).numerator);
+      case EXIF_FORMAT_SRATIONAL: return exif_get_srational(e->data, bo).numerator;
+      default: break;
+    }
+  }
+  char text[256] = {};
+  exif_entry_get_value(e, text, sizeof text);
+  return std::atoi(text);
+}
+
+// libvips' text of an ASCII entry: its bytes up to the first NUL, at most 254 of them.
+std::optional<std::string> exif_text(ExifEntry* e) {
+  if (e == nullptr) return std::nullopt;
+  if (e->format == EXIF_FORMAT_ASCII) {
+    if (e->data == nullptr) return std::nullopt;
+    const std::size_t n = std::min<std::size_t>(254, e->size);
+    const auto* p = reinterpret_cast<const char*>(e->data);
+    return clean_exif_text(std::string_view(p, strnlen(p, n)));
+  }
+  char text[256] = {};
+  exif_entry_get_value(e, text, sizeof text);
+  return clean_exif_text(text);
+}
+
 Error truncated(const std::string& detail) {
   return make_error(ErrorKind::corrupt,
                     "truncated jpeg data: the file ends before the image does (libjpeg: " + detail + ")");
@@ -233,6 +329,57 @@ std::size_t skip_entropy(std::string_view b, std::size_t pos, int& marker) {
 }
 
 }  // namespace
+
+std::optional<ImageInfo> probe_jpeg(std::string_view bytes) {
+  ErrorManager err;
+  HeaderFacts h;
+  ImageInfo info;
+  bool exif_ok = true;
+  auto parse_exif = [&info, &exif_ok](const HeaderFacts& facts) {
+    if (facts.exif == nullptr) return;
+    ExifData* ed = exif_data_new();
+    if (ed == nullptr) {
+      exif_ok = false;
+      return;
+    }
+    // As libvips reads it: loaded without defaults for missing fields, then fixed.
+    exif_data_unset_option(ed, EXIF_DATA_OPTION_FOLLOW_SPECIFICATION);
+    exif_data_load_data(ed, facts.exif, facts.exif_len);
+    exif_data_fix(ed);
+    if (ExifEntry* o = exif_content_get_entry(ed->ifd[EXIF_IFD_0], EXIF_TAG_ORIENTATION)) {
+      const int v = exif_int(ed, o);
+      info.orientation = v >= 1 && v <= 8 ? v : 1;
+    }
+    info.camera_make = exif_text(exif_content_get_entry(ed->ifd[EXIF_IFD_0], EXIF_TAG_MAKE));
+    info.camera_model = exif_text(exif_content_get_entry(ed->ifd[EXIF_IFD_0], EXIF_TAG_MODEL));
+    info.capture_time =
+        exif_datetime_iso(exif_text(exif_content_get_entry(ed->ifd[EXIF_IFD_EXIF], EXIF_TAG_DATE_TIME_ORIGINAL)));
+    exif_data_unref(ed);
+  };
+  if (!probe_frame(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), err, h, parse_exif) || !exif_ok)
+    return std::nullopt;
+  info.format = SourceFormat::jpeg;
+  info.width = h.width;
+  info.height = h.height;
+  info.frames = 1;
+  info.bits_per_sample = 8;
+  info.has_alpha = false;
+  info.has_icc_profile = h.icc;
+  info.progressive = h.progressive;
+  if (h.components == 1 && h.colour == JCS_GRAYSCALE) {
+    info.bands = 1;
+    info.colour_space = "b-w";
+  } else if (h.components == 3 && (h.colour == JCS_YCbCr || h.colour == JCS_RGB)) {
+    info.bands = 3;
+    info.colour_space = "srgb";
+  } else if (h.components == 4 && (h.colour == JCS_CMYK || h.colour == JCS_YCCK)) {
+    info.bands = 4;
+    info.colour_space = "cmyk";
+  } else {
+    return std::nullopt;
+  }
+  return info;
+}
 
 // Policy for the part of a progressive file the fast path does not decode: its scans refine
 // only coefficients the thumbnail never reads, so their entropy-coded data is not checked, but

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/image_info.hpp"
 
 namespace thumbflow::imaging {
 
@@ -36,6 +37,14 @@ struct JpegPixels {
 // are the ones render() gives for libvips' loader: "truncated jpeg data: ..." or
 // "corrupt jpeg data: ...", with libjpeg's own message in parentheses.
 Result<std::optional<JpegPixels>> decode_jpeg(std::string_view bytes, int shrink);
+
+// The header facts of a JPEG, read by libjpeg (jpeg_read_header: markers, tables and frame
+// header, no entropy-coded data) and libexif, without libvips: the same ImageInfo libvips'
+// loader gives (its interpretation names, EXIF orientation clipped the way it clips it, Make,
+// Model and DateTimeOriginal as it formats them). An empty optional for anything libjpeg warns
+// or fails on and for frames this path does not take (not 8-bit, unusual colour layouts), so the
+// caller asks libvips, which then gives its own error or answer.
+std::optional<ImageInfo> probe_jpeg(std::string_view bytes);
 
 // The number of scans (SOS markers) in a JPEG, found by walking its markers and skipping the
 // entropy-coded data (a memchr for 0xFF): no Huffman decoding, linear in the file's size. The

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/image_info.hpp"
 #include "core/limits.hpp"
 #include "core/rendition.hpp"
 
@@ -23,5 +24,9 @@ struct RenderedPixels {
 
 // The same checks as render() (size, sniff, probe, limits) and the same errors.
 Result<RenderedPixels> render_pixels(std::string_view bytes, const RenditionSpec& spec, const Limits& limits = {});
+
+// The header probe through libvips' loader alone, for every format: probe() reads JPEG headers
+// with libjpeg and libexif instead, and tests check the two agree.
+Result<ImageInfo> probe_with_libvips(std::string_view bytes);
 
 }  // namespace thumbflow::imaging
