@@ -14,6 +14,7 @@
 #include "imaging/exif_fields.hpp"
 #include "imaging/extras.hpp"
 #include "imaging/gif_scan.hpp"
+#include "imaging/jpeg_dc.hpp"
 #include "imaging/jpeg_decode.hpp"
 #include "imaging/jpeg_encode.hpp"
 #include "imaging/policy.hpp"
@@ -288,7 +289,11 @@ Result<Image8> make_pixels(std::string_view bytes, const ImageInfo& info, const 
   VImage img;
   bool fast_jpeg = false;
   if (info.format == SourceFormat::jpeg) {
-    auto decoded = decode_jpeg(bytes, plan.jpeg_shrink);
+    // A progressive file at 1/8 needs its DC scans alone (jpeg_dc.hpp); anything that path does
+    // not take, and every damaged file, is decoded by libjpeg.
+    Result<std::optional<JpegPixels>> decoded = std::optional<JpegPixels>{};
+    if (plan.jpeg_shrink == 8 && info.progressive) decoded = decode_jpeg_dc(bytes);
+    if (decoded && !decoded->has_value()) decoded = decode_jpeg(bytes, plan.jpeg_shrink);
     if (!decoded) return decoded.error();
     if (decoded->has_value()) {
       jpeg = std::move(**decoded);

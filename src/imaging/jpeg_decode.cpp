@@ -309,25 +309,6 @@ Error corrupt(const std::string& detail) {
 
 bool is_rst(unsigned char m) { return m >= 0xD0 && m <= 0xD7; }
 
-// Skips entropy-coded data from pos: stuffed zero bytes (FF 00) and restart markers belong to it,
-// fill bytes (FF FF...) precede a marker. Returns the position after the next marker's code and
-// the code, or the size when the data ends first.
-std::size_t skip_entropy(std::string_view b, std::size_t pos, int& marker) {
-  const auto* p = reinterpret_cast<const unsigned char*>(b.data());
-  while (pos < b.size()) {
-    const void* hit = std::memchr(p + pos, 0xFF, b.size() - pos);
-    if (hit == nullptr) return b.size();
-    pos = static_cast<std::size_t>(static_cast<const unsigned char*>(hit) - p) + 1;
-    while (pos < b.size() && p[pos] == 0xFF) ++pos;
-    if (pos >= b.size()) return b.size();
-    const unsigned char m = p[pos++];
-    if (m == 0x00 || is_rst(m)) continue;
-    marker = m;
-    return pos;
-  }
-  return b.size();
-}
-
 }  // namespace
 
 std::optional<ImageInfo> probe_jpeg(std::string_view bytes) {
@@ -381,6 +362,22 @@ std::optional<ImageInfo> probe_jpeg(std::string_view bytes) {
   return info;
 }
 
+std::size_t skip_jpeg_entropy(std::string_view b, std::size_t pos, int& marker) {
+  const auto* p = reinterpret_cast<const unsigned char*>(b.data());
+  while (pos < b.size()) {
+    const void* hit = std::memchr(p + pos, 0xFF, b.size() - pos);
+    if (hit == nullptr) return b.size();
+    pos = static_cast<std::size_t>(static_cast<const unsigned char*>(hit) - p) + 1;
+    while (pos < b.size() && p[pos] == 0xFF) ++pos;
+    if (pos >= b.size()) return b.size();
+    const unsigned char m = p[pos++];
+    if (m == 0x00 || is_rst(m)) continue;
+    marker = m;
+    return pos;
+  }
+  return b.size();
+}
+
 // Policy for the part of a progressive file the fast path does not decode: its scans refine
 // only coefficients the thumbnail never reads, so their entropy-coded data is not checked, but
 // the file must still be whole. Every marker after the decoded scans must be one that may
@@ -392,7 +389,7 @@ Status check_jpeg_tail(std::string_view bytes, std::size_t pos, int pending_mark
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   const std::size_t n = bytes.size();
   int marker = pending_marker;
-  if (marker == 0) pos = skip_entropy(bytes, pos, marker);  // libjpeg may stop inside a scan's last bytes
+  if (marker == 0) pos = skip_jpeg_entropy(bytes, pos, marker);  // libjpeg may stop inside a scan's last bytes
   for (;;) {
     if (marker == 0) return truncated("Premature end of JPEG file: no EOI marker after the last scan");
     if (marker == 0xD9) return ok_status();  // EOI; what follows it is ignored, as libjpeg does
@@ -416,7 +413,7 @@ Status check_jpeg_tail(std::string_view bytes, std::size_t pos, int pending_mark
       if (ss > 63 || se > 63 || ss > se || ah > 13 || al > 13)
         return corrupt("Invalid JPEG file structure: bad progressive scan parameters");
       marker = 0;
-      pos = skip_entropy(bytes, pos + len, marker);
+      pos = skip_jpeg_entropy(bytes, pos + len, marker);
       continue;
     }
     pos += len;
@@ -454,7 +451,7 @@ std::uint32_t count_jpeg_scans(std::string_view bytes) {
     if (marker == 0xDA) {
       ++scans;
       marker = 0;
-      pos = skip_entropy(bytes, pos + len, marker);
+      pos = skip_jpeg_entropy(bytes, pos + len, marker);
       if (marker == 0) return scans;
       continue;
     }

@@ -52,6 +52,11 @@ std::optional<ImageInfo> probe_jpeg(std::string_view bytes);
 // counts the scans before the damage and is left for the decoder to report.
 std::uint32_t count_jpeg_scans(std::string_view bytes);
 
+// Skips entropy-coded data from pos: stuffed zero bytes (FF 00) and restart markers belong to it,
+// fill bytes (FF FF...) precede a marker. Returns the position after the next marker's code and
+// sets marker to the code, or returns the size (marker untouched) when the data ends first.
+std::size_t skip_jpeg_entropy(std::string_view bytes, std::size_t pos, int& marker);
+
 // Checks that bytes[pos..] is a well-formed run of JPEG markers, scans and entropy-coded data
 // ending with EOI. pos is where a marker (0xFF) starts, or, when pending_marker is non-zero, the
 // first byte after that marker's code. Exposed for tests.
