@@ -10,7 +10,11 @@
 
 #include "imaging/colour_transform.hpp"
 #include "imaging/image_ops.hpp"
+#include "imaging/jpeg_decode.hpp"
 #include "imaging/policy.hpp"
+#include "imaging/render_pixels.hpp"
+#include "imaging/resample.hpp"
+#include "imaging/shrink_plan.hpp"
 #include "test_support.hpp"
 
 namespace thumbflow::imaging {
@@ -119,6 +123,47 @@ TEST(SrgbTransform, renders_of_images_with_one_profile_share_its_transform) {
   EXPECT_EQ(after.built, before.built);
   EXPECT_EQ(after.reused, before.reused + 1);
   EXPECT_EQ(first->renditions[0].bytes, second->renditions[0].bytes);
+}
+
+}  // namespace
+}  // namespace thumbflow::imaging
+
+namespace thumbflow::imaging {
+namespace {
+
+// CMYK without an embedded profile takes libvips' fallback CMYK profile, as libvips'
+// icc_transform would, but through a transform made once: the thumbnail is exactly the DCT-scaled
+// decode, reduced by Lanczos3 and converted by lcms with that profile (libvips' own conversion
+// goes through Lab in float and rounds differently).
+TEST(SrgbTransform, cmyk_without_a_profile_uses_libvips_fallback_profile_through_a_kept_transform) {
+  ASSERT_TRUE(init_imaging().ok());
+  const std::string bytes = test::read_bytes(test::corpus_dir() / "syn_cmyk_mate_Storm.jpg");
+  auto info = probe(bytes);
+  ASSERT_TRUE(info.ok());
+  ASSERT_FALSE(info->has_icc_profile);
+  const ShrinkPlan plan = plan_shrink(*info, RenditionSpec{});
+  auto decoded = decode_jpeg(bytes, plan.jpeg_shrink);
+  ASSERT_TRUE(decoded.ok() && decoded->has_value());
+  JpegPixels& jpeg = **decoded;
+  ASSERT_EQ(jpeg.colour, JpegColour::cmyk);
+  Image8 img{std::move(jpeg.data), jpeg.width, jpeg.height, jpeg.bands};
+  img = resample_lanczos3(img, double(info->width) / plan.jpeg_shrink, double(info->height) / plan.jpeg_shrink,
+                          plan.out_width, plan.out_height);
+  VipsBlob* fallback = VImage::profile_load("cmyk");
+  ASSERT_NE(fallback, nullptr);
+  std::size_t len = 0;
+  const void* data = vips_blob_get(fallback, &len);
+  auto t = srgb_transform(std::string_view(static_cast<const char*>(data), len), 4);
+  vips_area_unref(VIPS_AREA(fallback));
+  ASSERT_NE(t, nullptr);
+  std::vector<std::uint8_t> expected(std::size_t{img.width} * img.height * 3);
+  t->apply(img.data.data(), expected.data(), std::size_t{img.width} * img.height);
+
+  auto px = render_pixels(bytes, RenditionSpec{});
+  ASSERT_TRUE(px.ok()) << px.error().describe();
+  ASSERT_EQ(px->width, img.width);
+  ASSERT_EQ(px->bands, 3u);
+  EXPECT_EQ(px->data, expected);
 }
 
 }  // namespace
