@@ -1,6 +1,7 @@
 // The loop shared by the in-process corpus benchmarks (thumbflow and the libjpeg floor): read
-// every file into memory first, then let N worker threads each take the next image until the
-// list is done, timing each call. Output is one JSON object per line per image and a final
+// every file into memory first (or, with --load-each, each file just before its image, so the
+// peak RSS is what a worker needs rather than the whole corpus), then let N worker threads each
+// take the next image until the list is done, timing each call (the read is outside the timer). Output is one JSON object per line per image and a final
 // summary line, the same shape sharp_bench.mjs and pillow_bench.py print, so run.py reads all
 // tools alike. No third-party dependency here: the floor must not link libvips.
 #pragma once
@@ -26,6 +27,7 @@ struct Options {
   unsigned threads = 1;  // worker threads, one image each at a time
   unsigned repeat = 1;   // passes over the file list
   bool quiet = false;    // summary line only
+  bool load_each = false;  // read each file right before its image and drop it after
   std::vector<std::string> files;
 };
 
@@ -44,7 +46,7 @@ struct Sample {
 using WorkFn = std::function<std::string(std::string_view bytes)>;
 
 inline void print_usage(const char* tool) {
-  std::fprintf(stderr, "usage: %s [--threads N] [--repeat K] [--quiet] FILE...\n", tool);
+  std::fprintf(stderr, "usage: %s [--threads N] [--repeat K] [--quiet] [--load-each] FILE...\n", tool);
 }
 
 inline bool parse_unsigned(std::string_view arg, unsigned& out) {
@@ -69,6 +71,8 @@ inline bool parse_options(int argc, char** argv, Options& opt) {
       good = parse_unsigned(args[++i], opt.repeat);
     } else if (a == "--quiet") {
       opt.quiet = true;
+    } else if (a == "--load-each") {
+      opt.load_each = true;
     } else if (a.starts_with("-")) {
       good = false;
     } else {
@@ -120,15 +124,24 @@ inline std::string json_escape(std::string_view s) {
 }
 
 // An unreadable file is reported as a failed image, not a crash: the corpus holds odd files.
-inline std::vector<Input> read_inputs(const std::vector<std::string>& files) {
+// Sized from the file first: growing a string by doubling would hold up to three times the
+// file at once, which the peak RSS would then charge to the tool.
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  std::string bytes;
+  if (in) {
+    bytes.resize(static_cast<std::size_t>(std::max<std::streamoff>(0, in.tellg())));
+    in.seekg(0);
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  if (!in) std::fprintf(stderr, "warning: cannot read %s\n", path.c_str());
+  return bytes;
+}
+
+inline std::vector<Input> read_inputs(const std::vector<std::string>& files, bool load_each) {
   std::vector<Input> inputs;
   inputs.reserve(files.size());
-  for (const auto& f : files) {
-    std::ifstream in(f, std::ios::binary);
-    Input item{f, std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>())};
-    if (!in && !in.eof()) std::fprintf(stderr, "warning: cannot read %s\n", f.c_str());
-    inputs.push_back(std::move(item));
-  }
+  for (const auto& f : files) inputs.push_back(Input{f, load_each ? std::string() : read_file(f)});
   return inputs;
 }
 
@@ -137,11 +150,11 @@ inline std::vector<Input> read_inputs(const std::vector<std::string>& files) {
 inline int run(std::string_view tool, int argc, char** argv, const WorkFn& work) {
   Options opt;
   if (!parse_options(argc, argv, opt)) return 2;
-  std::vector<Input> inputs = read_inputs(opt.files);
+  std::vector<Input> inputs = read_inputs(opt.files, opt.load_each);
 
   // One untimed call, so one-off start-up (library init, first allocations) is not charged
   // to the first image.
-  (void)work(inputs.front().bytes);
+  (void)work(opt.load_each ? read_file(inputs.front().path) : inputs.front().bytes);
 
   std::size_t total = inputs.size() * opt.repeat;
   std::vector<Sample> samples(total);
@@ -151,8 +164,9 @@ inline int run(std::string_view tool, int argc, char** argv, const WorkFn& work)
     for (std::size_t i = next.fetch_add(1); i < total; i = next.fetch_add(1)) {
       Sample& s = samples[i];
       s.input = i % inputs.size();
+      const std::string loaded = opt.load_each ? read_file(inputs[s.input].path) : std::string();
       auto t0 = Clock::now();
-      s.error = work(inputs[s.input].bytes);
+      s.error = work(opt.load_each ? loaded : inputs[s.input].bytes);
       s.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     }
   };

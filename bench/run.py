@@ -230,11 +230,16 @@ def tool_commands(build_dir):
     for name, cmd in cmds.items():
         if name in missing:
             continue
+        # The in-process tools read each file just before its image (--load-each), as a worker
+        # given one upload at a time would, so their peak RSS is a worker's, not the corpus's.
+        # Pillow's worker processes share the inputs read before they fork.
         if name == "sharp":
             runners[name] = lambda files, t, cmd=cmd: run_in_process(
-                cmd, files, t, env={"UV_THREADPOOL_SIZE": str(max(t, 4))})
-        else:
+                [*cmd, "--load-each"], files, t, env={"UV_THREADPOOL_SIZE": str(max(t, 4))})
+        elif name == "pillow":
             runners[name] = lambda files, t, cmd=cmd: run_in_process(cmd, files, t)
+        else:
+            runners[name] = lambda files, t, cmd=cmd: run_in_process([*cmd, "--load-each"], files, t)
     if "vipsthumbnail" not in missing:
         runners["vipsthumbnail"] = lambda files, t: run_vipsthumbnail(files, t, vips_startup())
     return runners, missing

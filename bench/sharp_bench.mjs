@@ -1,20 +1,21 @@
 // sharp in-process over a list of files, the peer thumbflow is read against:
 //   sharp(buf).resize(128, 128, {fit: 'inside', withoutEnlargement: true}).rotate()
 //            .jpeg({quality: 80}).toBuffer()
-// Files are read into memory before timing. sharp.concurrency(1) gives each image one libvips
+// Files are read into memory before timing (with --load-each, each one just before its image,
+// outside the per-image timer, so the peak RSS is a worker's rather than the whole corpus's). sharp.concurrency(1) gives each image one libvips
 // thread, like thumbflow; --threads N keeps N images in flight, which needs N libuv pool
 // threads (UV_THREADPOOL_SIZE, set here before sharp loads when the caller has not set it).
 // Output: one JSON object per line per image, then a summary line (see bench_harness.hpp).
 //
-// usage: node sharp_bench.mjs [--threads N] [--repeat K] [--quiet] FILE...
+// usage: node sharp_bench.mjs [--threads N] [--repeat K] [--quiet] [--load-each] FILE...
 import { readFileSync } from 'node:fs';
 
 function usage() {
-  process.stderr.write('usage: node sharp_bench.mjs [--threads N] [--repeat K] [--quiet] FILE...\n');
+  process.stderr.write('usage: node sharp_bench.mjs [--threads N] [--repeat K] [--quiet] [--load-each] FILE...\n');
   process.exit(2);
 }
 
-const opt = { threads: 1, repeat: 1, quiet: false, files: [] };
+const opt = { threads: 1, repeat: 1, quiet: false, loadEach: false, files: [] };
 const args = process.argv.slice(2);
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
@@ -24,6 +25,8 @@ for (let i = 0; i < args.length; i++) {
     opt[a.slice(2)] = n;
   } else if (a === '--quiet') {
     opt.quiet = true;
+  } else if (a === '--load-each') {
+    opt.loadEach = true;
   } else if (a.startsWith('-')) {
     usage();
   } else {
@@ -41,14 +44,16 @@ sharp.concurrency(1);
 // hand back cached results instead of doing the work again.
 sharp.cache(false);
 
-const inputs = opt.files.map((path) => {
+function readInput(path) {
   try {
-    return { path, bytes: readFileSync(path) };
+    return readFileSync(path);
   } catch (e) {
     process.stderr.write(`warning: cannot read ${path}: ${e.message}\n`);
-    return { path, bytes: Buffer.alloc(0) };
+    return Buffer.alloc(0);
   }
-});
+}
+const inputs = opt.files.map((path) => ({ path, bytes: opt.loadEach ? null : readInput(path) }));
+const bytesOf = (input) => input.bytes ?? readInput(input.path);
 
 function thumbnail(bytes) {
   return sharp(bytes)
@@ -59,7 +64,7 @@ function thumbnail(bytes) {
 }
 
 // One untimed call, so start-up is not charged to the first image.
-await thumbnail(inputs[0].bytes).catch(() => {});
+await thumbnail(bytesOf(inputs[0])).catch(() => {});
 
 const total = inputs.length * opt.repeat;
 const samples = new Array(total);
@@ -67,10 +72,11 @@ let next = 0;
 async function lane() {
   for (let i = next++; i < total; i = next++) {
     const input = i % inputs.length;
+    const bytes = bytesOf(inputs[input]);
     const t0 = process.hrtime.bigint();
     let error = '';
     try {
-      const out = await thumbnail(inputs[input].bytes);
+      const out = await thumbnail(bytes);
       if (out.length === 0) error = 'empty output';
     } catch (e) {
       error = String(e.message || e).replace(/\s+/g, ' ').trim();
