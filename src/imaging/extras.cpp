@@ -111,20 +111,33 @@ std::string encode_blurhash(const PixelView& px, Rgb background, int nx, int ny)
   };
   auto cx = cos_table(nx, w), cy = cos_table(ny, h);
 
+  // Separable: first each row against the horizontal cosines, then the row sums against the
+  // vertical ones (nx*w*h + nx*ny*h products instead of nx*ny*w*h).
+  std::vector<std::array<double, 3>> rows(static_cast<std::size_t>(nx) * h);
+  for (std::uint32_t y = 0; y < h; ++y) {
+    const auto* line = &linear[std::size_t{y} * w];
+    for (int i = 0; i < nx; ++i) {
+      const double* c = &cx[static_cast<std::size_t>(i) * w];
+      double r = 0, g = 0, b = 0;
+      for (std::uint32_t x = 0; x < w; ++x) {
+        r += c[x] * line[x][0];
+        g += c[x] * line[x][1];
+        b += c[x] * line[x][2];
+      }
+      rows[static_cast<std::size_t>(i) * h + y] = {r, g, b};
+    }
+  }
   std::vector<std::array<double, 3>> factors;
   factors.reserve(static_cast<std::size_t>(nx * ny));
   for (int j = 0; j < ny; ++j) {
     for (int i = 0; i < nx; ++i) {
       std::array<double, 3> f{0, 0, 0};
       for (std::uint32_t y = 0; y < h; ++y) {
-        double by = cy[static_cast<std::size_t>(j) * h + y];
-        for (std::uint32_t x = 0; x < w; ++x) {
-          double basis = cx[static_cast<std::size_t>(i) * w + x] * by;
-          const auto& l = linear[std::size_t{y} * w + x];
-          f[0] += basis * l[0];
-          f[1] += basis * l[1];
-          f[2] += basis * l[2];
-        }
+        const double by = cy[static_cast<std::size_t>(j) * h + y];
+        const auto& r = rows[static_cast<std::size_t>(i) * h + y];
+        f[0] += by * r[0];
+        f[1] += by * r[1];
+        f[2] += by * r[2];
       }
       double scale = (i == 0 && j == 0 ? 1.0 : 2.0) / (double(w) * double(h));
       factors.push_back({f[0] * scale, f[1] * scale, f[2] * scale});
