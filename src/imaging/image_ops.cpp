@@ -22,6 +22,7 @@
 #include "imaging/resample.hpp"
 #include "imaging/shrink_plan.hpp"
 #include "imaging/sniff.hpp"
+#include "imaging/webp_decode.hpp"
 
 namespace thumbflow::imaging {
 namespace {
@@ -258,29 +259,37 @@ std::shared_ptr<const SrgbTransform> fallback_cmyk_transform() {
   return transform;
 }
 
-// The JPEG path without libvips: pixels from the fast decoder (already DCT-scaled), reduced by
-// our own Lanczos3, converted through the kept lcms transform, turned upright. It takes RGB and
+// The paths without libvips: decoded pixels (JPEG already DCT-scaled, PNG box-shrunk while
+// decoding, WebP scaled by libwebp), reduced by our own Lanczos3, converted through the kept lcms
+// transform, turned upright. It takes RGB and
 // grey, with or without a profile lcms accepts, and CMYK with such a profile or none (libvips'
 // fallback profile then); anything else (a profile lcms refuses) returns an empty optional and
 // goes through libvips.
-std::optional<Image8> fast_jpeg_pixels(JpegPixels& jpeg, const ImageInfo& info, const ShrinkPlan& plan) {
-  std::shared_ptr<const SrgbTransform> icc;
-  if (!jpeg.icc_profile.empty()) {
-    icc = srgb_transform(jpeg.icc_profile, int(jpeg.bands));
-    if (!icc) return std::nullopt;
-  } else if (jpeg.colour == JpegColour::cmyk) {
+// The transform to sRGB for pixels of `bands` bands carrying icc_profile (empty: none); an
+// empty optional when lcms refuses the profile (libvips then converts), a null transform when
+// the pixels need none (grey and RGB without a profile).
+using Transform = std::shared_ptr<const SrgbTransform>;
+std::optional<Transform> transform_for(std::string_view icc_profile, std::uint32_t bands, bool cmyk) {
+  if (!icc_profile.empty()) {
+    Transform t = srgb_transform(icc_profile, int(bands));
+    if (!t) return std::nullopt;
+    return t;
+  }
+  if (cmyk) {
     // CMYK without a profile: libvips' own fallback CMYK profile, as its icc_transform would use,
     // through the kept transform (libvips built a new one per image: 40 ms of a 50 ms thumbnail).
-    icc = fallback_cmyk_transform();
-    if (!icc) return std::nullopt;
+    Transform t = fallback_cmyk_transform();
+    if (!t) return std::nullopt;
+    return t;
   }
-  Image8 img{std::move(jpeg.data), jpeg.width, jpeg.height, jpeg.bands};
-  jpeg.data.clear();
-  // libjpeg rounds a scaled size up (1365 / 4 gives 342): its last column covers only part of a
-  // scaled pixel. The resample maps the true scaled size (341.25), so every output pixel lands
-  // in the right place and the partial edge pixel only fills what rounding would leave out.
-  const double src_w = double(info.width) / plan.jpeg_shrink;
-  const double src_h = double(info.height) / plan.jpeg_shrink;
+  return Transform{};
+}
+
+// Reduces img (which holds the source region src_w x src_h, see resample.hpp) to the plan's
+// size by Lanczos3, converts it to 8-bit RGB (through icc when given, grey by copying), and turns
+// it upright.
+Image8 finish_pixels(Image8 img, double src_w, double src_h, const Transform& icc, const ImageInfo& info,
+                     const ShrinkPlan& plan) {
   if (img.width != plan.out_width || img.height != plan.out_height || src_w != img.width || src_h != img.height)
     img = resample_lanczos3(img, src_w, src_h, plan.out_width, plan.out_height);
   const std::size_t count = std::size_t{img.width} * img.height;
@@ -294,6 +303,19 @@ std::optional<Image8> fast_jpeg_pixels(JpegPixels& jpeg, const ImageInfo& info, 
     img = std::move(rgb);
   }
   return orient_upright(std::move(img), info.orientation);
+}
+
+std::optional<Image8> fast_jpeg_pixels(JpegPixels& jpeg, const ImageInfo& info, const ShrinkPlan& plan) {
+  auto icc = transform_for(jpeg.icc_profile, jpeg.bands, jpeg.colour == JpegColour::cmyk);
+  if (!icc) return std::nullopt;
+  Image8 img{std::move(jpeg.data), jpeg.width, jpeg.height, jpeg.bands};
+  jpeg.data.clear();
+  // libjpeg rounds a scaled size up (1365 / 4 gives 342): its last column covers only part of a
+  // scaled pixel. The resample maps the true scaled size (341.25), so every output pixel lands
+  // in the right place and the partial edge pixel only fills what rounding would leave out.
+  const double src_w = double(info.width) / plan.jpeg_shrink;
+  const double src_h = double(info.height) / plan.jpeg_shrink;
+  return finish_pixels(std::move(img), src_w, src_h, *icc, info, plan);
 }
 
 // Decode, shrink, orient and convert: the pixels of one rendition as 8-bit sRGB (with alpha
@@ -329,6 +351,23 @@ Result<Image8> make_pixels(std::string_view bytes, const ImageInfo& info, const 
                                                               : VIPS_INTERPRETATION_sRGB));
       if (!jpeg.icc_profile.empty())
         vips_image_set_blob_copy(img.get_image(), VIPS_META_ICC_NAME, jpeg.icc_profile.data(), jpeg.icc_profile.size());
+    }
+  }
+  // WebP to a format without alpha: libwebp scales while decoding and flattens (webp_decode.hpp);
+  // animated files, and renditions that keep alpha (resized premultiplied below), go through
+  // libvips.
+  if (info.format == SourceFormat::webp && !supports_alpha(spec.format)) {
+    const auto scaled = [&](std::uint32_t size) {
+      return static_cast<std::uint32_t>(std::clamp(std::lround(size * plan.webp_scale), 1L, long(size)));
+    };
+    auto decoded = decode_webp(bytes, scaled(info.width), scaled(info.height), spec.background, false);
+    if (!decoded) return decoded.error();
+    if (decoded->has_value()) {
+      WebpPixels& webp = **decoded;
+      if (auto icc = transform_for(webp.icc_profile, webp.image.bands, false)) {
+        const double w = webp.image.width, h = webp.image.height;
+        return finish_pixels(std::move(webp.image), w, h, *icc, info, plan);
+      }
     }
   }
   if (!fast_jpeg) {
