@@ -17,6 +17,7 @@
 #include "imaging/jpeg_dc.hpp"
 #include "imaging/jpeg_decode.hpp"
 #include "imaging/jpeg_encode.hpp"
+#include "imaging/png_decode.hpp"
 #include "imaging/policy.hpp"
 #include "imaging/render_pixels.hpp"
 #include "imaging/resample.hpp"
@@ -147,7 +148,19 @@ ImageInfo read_info(const VImage& img, SourceFormat format) {
   return info;
 }
 
-Result<std::pair<SourceFormat, ImageInfo>> sniff_and_probe(std::string_view bytes, bool libvips_only = false) {
+// The formats whose pixels are decoded by libvips with no load option but those of the probe:
+// the image opened for the probe is handed to make_pixels for the first rendition, so the
+// loader's set-up (a third of a small GIF's or AVIF's thumbnail) runs once.
+bool reuses_probe_image(SourceFormat f) {
+  return f == SourceFormat::gif || f == SourceFormat::tiff || f == SourceFormat::heif || f == SourceFormat::avif;
+}
+
+vips::VOption* load_options() {
+  return VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL)->set("fail_on", VIPS_FAIL_ON_ERROR);
+}
+
+Result<std::pair<SourceFormat, ImageInfo>> sniff_and_probe(std::string_view bytes, bool libvips_only = false,
+                                                           std::optional<VImage>* keep = nullptr) {
   if (bytes.empty()) return make_error(ErrorKind::unsupported_format, "empty file (0 bytes)");
   if (auto st = init_imaging(); !st) return st.error();
   SourceFormat format = sniff_format(bytes);
@@ -167,12 +180,15 @@ Result<std::pair<SourceFormat, ImageInfo>> sniff_and_probe(std::string_view byte
   }
   try {
     // Opening is lazy: this reads the header only, and no pixel is decoded.
+    const bool keeping = keep != nullptr && reuses_probe_image(format);
     VImage img = VImage::new_from_buffer(bytes.data(), bytes.size(), "",
-                                         VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL));
+                                         keeping ? load_options()
+                                                 : VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL));
     ImageInfo info = read_info(img, format);
     // libnsgif stops counting at 4097 frames ("Excessive number of frames"): the block walk
     // gives the file's own count, so the max_frames refusal states the real figure.
     if (format == SourceFormat::gif) info.frames = std::max(info.frames, count_gif_frames(bytes));
+    if (keeping) *keep = std::move(img);
     return std::pair{format, std::move(info)};
   } catch (const vips::VError& e) {
     return classify_decode_error(format, e.what());
@@ -318,6 +334,73 @@ std::optional<Image8> fast_jpeg_pixels(JpegPixels& jpeg, const ImageInfo& info, 
   return finish_pixels(std::move(img), src_w, src_h, *icc, info, plan);
 }
 
+// Up to this many pixels a libvips-decoded image is materialised whole and finished by our own
+// steps (small_image_pixels); larger ones stream through libvips' pipeline, which never holds
+// the whole image.
+constexpr std::uint64_t kSmallImagePixels = 1'500'000;
+
+// Alpha composited onto bg: out = (a*v + (255-a)*bg) / 255, rounded; 2 bands (grey+alpha) or
+// 4 (RGBA) in, 1 or 3 out.
+Image8 flatten_onto(const Image8& in, Rgb bg) {
+  Image8 out;
+  out.width = in.width;
+  out.height = in.height;
+  out.bands = in.bands - 1;
+  const std::size_t n = std::size_t{in.width} * in.height;
+  out.data.resize(n * out.bands);
+  const std::uint32_t grey_bg = (std::uint32_t{bg.r} * 299 + std::uint32_t{bg.g} * 587 + std::uint32_t{bg.b} * 114 + 500) / 1000;
+  const std::uint32_t bgv[3] = {out.bands == 1 ? grey_bg : bg.r, bg.g, bg.b};
+  const std::uint8_t* s = in.data.data();
+  std::uint8_t* d = out.data.data();
+  for (std::size_t i = 0; i < n; ++i, s += in.bands, d += out.bands) {
+    const std::uint32_t a = s[out.bands];
+    for (std::uint32_t c = 0; c < out.bands; ++c)
+      d[c] = static_cast<std::uint8_t>((a * s[c] + (255 - a) * bgv[c] + 127) / 255);
+  }
+  return out;
+}
+
+// A small 8-bit grey or sRGB image loaded by libvips (GIF, TIFF, HEIF/AVIF, and PNG or WebP
+// that their own paths leave), read whole into memory, flattened when the rendition has no
+// alpha, then finished like the JPEG path. An empty optional (libvips' pipeline then) for
+// anything else: large, 16-bit, other colour spaces, a profile lcms refuses, or alpha kept.
+std::optional<Image8> small_image_pixels(VImage& img, const ImageInfo& info, const RenditionSpec& spec,
+                                         const ShrinkPlan& plan) {
+  const int bands = img.bands();
+  const VipsInterpretation interp = img.interpretation();
+  if (std::uint64_t(img.width()) * std::uint64_t(img.height()) > kSmallImagePixels ||
+      img.format() != VIPS_FORMAT_UCHAR || bands < 1 || bands > 4)
+    return std::nullopt;
+  const bool grey = bands <= 2 && (interp == VIPS_INTERPRETATION_B_W || interp == VIPS_INTERPRETATION_MULTIBAND);
+  const bool rgb = bands >= 3 && (interp == VIPS_INTERPRETATION_sRGB || interp == VIPS_INTERPRETATION_RGB);
+  const bool alpha = bands == 2 || bands == 4;
+  if (!(grey || rgb) || (alpha && supports_alpha(spec.format))) return std::nullopt;
+  std::string_view profile;
+  if (img.get_typeof(VIPS_META_ICC_NAME) != 0) {
+    const void* data = nullptr;
+    std::size_t len = 0;
+    if (vips_image_get_blob(img.get_image(), VIPS_META_ICC_NAME, &data, &len) != 0) {
+      vips_error_clear();
+      return std::nullopt;
+    }
+    profile = std::string_view(static_cast<const char*>(data), len);
+  }
+  auto icc = transform_for(profile, std::uint32_t(alpha ? bands - 1 : bands), false);
+  if (!icc) return std::nullopt;
+  // The whole decode runs here: a damaged file throws VError, reported by the caller.
+  std::size_t size = 0;
+  void* mem = img.write_to_memory(&size);
+  Image8 px;
+  px.width = std::uint32_t(img.width());
+  px.height = std::uint32_t(img.height());
+  px.bands = std::uint32_t(bands);
+  px.data.assign(static_cast<std::uint8_t*>(mem), static_cast<std::uint8_t*>(mem) + size);
+  g_free(mem);
+  if (alpha) px = flatten_onto(px, spec.background);
+  const double w = px.width, h = px.height;
+  return finish_pixels(std::move(px), w, h, *icc, info, plan);
+}
+
 // Decode, shrink, orient and convert: the pixels of one rendition as 8-bit sRGB (with alpha
 // when the source has it and the output format keeps it), materialised in memory so the extras
 // and the encoder share them.
@@ -327,7 +410,8 @@ std::optional<Image8> fast_jpeg_pixels(JpegPixels& jpeg, const ImageInfo& info, 
 // propagates the loader's error (fail_on=error), and the pipeline runs exactly once.
 // JPEG goes through the fast path (jpeg_decode.hpp), then fast_jpeg_pixels where it can; the
 // libvips pipeline below borrows the decoded pixels otherwise.
-Result<Image8> make_pixels(std::string_view bytes, const ImageInfo& info, const RenditionSpec& spec) try {
+Result<Image8> make_pixels(std::string_view bytes, const ImageInfo& info, const RenditionSpec& spec,
+                           std::optional<VImage> probed = std::nullopt) try {
   const ShrinkPlan plan = plan_shrink(info, spec);
   JpegPixels jpeg;
   VImage img;
@@ -353,6 +437,18 @@ Result<Image8> make_pixels(std::string_view bytes, const ImageInfo& info, const 
         vips_image_set_blob_copy(img.get_image(), VIPS_META_ICC_NAME, jpeg.icc_profile.data(), jpeg.icc_profile.size());
     }
   }
+  // PNG to a format without alpha: libspng row by row, box-shrunk and flattened while decoding
+  // (png_decode.hpp); interlaced files and renditions that keep alpha go through libvips.
+  if (info.format == SourceFormat::png && !supports_alpha(spec.format)) {
+    const std::uint32_t kx = box_factor(info.width, plan.out_width), ky = box_factor(info.height, plan.out_height);
+    auto decoded = decode_png_shrunk(bytes, kx, ky, spec.background);
+    if (!decoded) return decoded.error();
+    if (decoded->has_value()) {
+      PngPixels& png = **decoded;
+      if (auto icc = transform_for(png.icc_profile, png.image.bands, false))
+        return finish_pixels(std::move(png.image), png.src_width, png.src_height, *icc, info, plan);
+    }
+  }
   // WebP to a format without alpha: libwebp scales while decoding and flattens (webp_decode.hpp);
   // animated files, and renditions that keep alpha (resized premultiplied below), go through
   // libvips.
@@ -371,10 +467,18 @@ Result<Image8> make_pixels(std::string_view bytes, const ImageInfo& info, const 
     }
   }
   if (!fast_jpeg) {
-    auto opts = VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL)->set("fail_on", VIPS_FAIL_ON_ERROR);
-    if (info.format == SourceFormat::jpeg && plan.jpeg_shrink > 1) opts->set("shrink", plan.jpeg_shrink);
-    if (info.format == SourceFormat::webp && plan.webp_scale < 1.0) opts->set("scale", plan.webp_scale);
-    img = VImage::new_from_buffer(bytes.data(), bytes.size(), "", opts);
+    if (probed) {
+      img = std::move(*probed);
+    } else {
+      auto opts = load_options();
+      if (info.format == SourceFormat::jpeg && plan.jpeg_shrink > 1) opts->set("shrink", plan.jpeg_shrink);
+      if (info.format == SourceFormat::webp && plan.webp_scale < 1.0) opts->set("scale", plan.webp_scale);
+      img = VImage::new_from_buffer(bytes.data(), bytes.size(), "", opts);
+    }
+    // Small 8-bit images decode straight into memory and take the steps of the paths above:
+    // libvips' resize, colour and flatten operations cost about a millisecond of set-up per
+    // image (GObject arguments and regions), more than their pixel work on a small image.
+    if (auto px = small_image_pixels(img, info, spec, plan)) return std::move(*px);
   }
 
   // Multi-page loaders load one page (the first) unless told otherwise: animated input gives
@@ -506,6 +610,7 @@ namespace {
 
 // Everything render() checks before a pixel is decoded: specs, size, sniff, probe, limits.
 Result<std::pair<SourceFormat, ImageInfo>> checked_probe(std::string_view bytes, std::span<const RenditionSpec> specs,
+                                                         std::optional<VImage>* keep,
                                                          const Limits& limits) {
   if (specs.empty()) return make_error(ErrorKind::invalid_argument, "no rendition requested");
   for (const auto& s : specs)
@@ -514,7 +619,7 @@ Result<std::pair<SourceFormat, ImageInfo>> checked_probe(std::string_view bytes,
     return make_error(ErrorKind::too_large, "source is " + std::to_string(bytes.size()) +
                                                 " bytes, over the max_source_bytes limit of " +
                                                 std::to_string(limits.max_source_bytes));
-  auto probed = sniff_and_probe(bytes);
+  auto probed = sniff_and_probe(bytes, false, keep);
   if (!probed) return probed.error();
   if (auto st = check_limits(probed->second, limits); !st) return st.error();
   if (probed->first == SourceFormat::jpeg) {
@@ -532,10 +637,11 @@ Result<std::pair<SourceFormat, ImageInfo>> checked_probe(std::string_view bytes,
 }  // namespace
 
 Result<RenderedPixels> render_pixels(std::string_view bytes, const RenditionSpec& spec, const Limits& limits) {
-  auto probed = checked_probe(bytes, std::span<const RenditionSpec>(&spec, 1), limits);
+  std::optional<VImage> opened;
+  auto probed = checked_probe(bytes, std::span<const RenditionSpec>(&spec, 1), &opened, limits);
   if (!probed) return probed.error();
   auto& [format, info] = *probed;
-  auto made = make_pixels(bytes, info, spec);
+  auto made = make_pixels(bytes, info, spec, std::move(opened));
   if (!made) return made.error();
   RenderedPixels out;
   out.width = made->width;
@@ -546,7 +652,8 @@ Result<RenderedPixels> render_pixels(std::string_view bytes, const RenditionSpec
 }
 
 Result<RenderResult> render(std::string_view bytes, std::span<const RenditionSpec> specs, const Limits& limits) {
-  auto probed = checked_probe(bytes, specs, limits);
+  std::optional<VImage> opened;
+  auto probed = checked_probe(bytes, specs, &opened, limits);
   if (!probed) return probed.error();
   auto& [format, info] = *probed;
 
@@ -554,7 +661,8 @@ Result<RenderResult> render(std::string_view bytes, std::span<const RenditionSpe
   result.source = info;
   for (std::size_t i = 0; i < specs.size(); ++i) {
     const RenditionSpec& spec = specs[i];
-    auto made = make_pixels(bytes, info, spec);
+    // The image opened for the probe serves the first rendition; the others open their own.
+    auto made = make_pixels(bytes, info, spec, i == 0 ? std::move(opened) : std::nullopt);
     if (!made) return made.error();
     const Image8& pixels = *made;
     if (i == 0) {

@@ -27,6 +27,15 @@ struct Image8 {
 Image8 resample_lanczos3(const Image8& in, double src_width, double src_height, std::uint32_t out_width,
                          std::uint32_t out_height);
 
+// The integer box shrink resample_lanczos3 starts with to go from src to out pixels along one
+// axis: floor(src / out / 2), at least 1, leaving the kernel a reduction of 2x to 4x. Exposed so
+// a decoder can shrink while decoding (png_decode.hpp) by the same factors.
+std::uint32_t box_factor(double src, std::uint32_t out);
+
+// Averages kx by ky blocks into one pixel each, the mean rounded (a partial block at the right or
+// bottom edge averages what it has): the first step of resample_lanczos3 when box_factor > 1.
+Image8 box_shrink(const Image8& in, std::uint32_t kx, std::uint32_t ky);
+
 // Turns an image stored with EXIF orientation 1..8 upright (2 mirror, 3 rotate 180, 4 flip,
 // 5 transpose, 6 rotate 90 clockwise, 7 transverse, 8 rotate 270 clockwise); 1 or any other
 // value returns it unchanged.
