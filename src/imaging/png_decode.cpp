@@ -278,7 +278,7 @@ struct RowConverter {
     const unsigned per_byte = 8 / depth, mask = (1u << depth) - 1;
     for (std::uint32_t x = 0; x < w; ++x) {
       const unsigned shift = 8 - depth * (x % per_byte + 1);
-      const unsigned sample = (raw[x / per_byte] >> shift) & mask;
+      const unsigned sample = (unsigned{raw[x / per_byte]} >> shift) & mask;
       if (bands == 1) {
         flat[x] = lut[3 * sample];
       } else {

@@ -66,7 +66,7 @@ VImage rgba_card(int w, int h) {
         p[0] = 20;
         p[1] = static_cast<std::uint8_t>(x * 255 / w);
         p[2] = 200;
-        p[3] = disc ? 255 : static_cast<std::uint8_t>(128 + y * 127 / h);
+        p[3] = static_cast<std::uint8_t>(disc ? 255 : 128 + y * 127 / h);
       } else {
         p[0] = 255, p[1] = 0, p[2] = 0, p[3] = 0;
       }
