@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <climits>
 #include <cstdint>
 #include <cstring>
 #include <new>
@@ -95,7 +96,9 @@ class BitReader {
         if (++len > 16) give_up();  // no code of any length: bad Huffman code
         code = static_cast<std::int32_t>(buf_ >> (64 - len));
       }
-      sym = t.values[static_cast<std::size_t>(t.valoffset[static_cast<std::size_t>(len)] + code)];
+      const std::int32_t index = t.valoffset[static_cast<std::size_t>(len)] + code;
+      if (index < 0 || index > 255) give_up();
+      sym = t.values[static_cast<std::size_t>(index)];
     }
     if (len > bits_) give_up();  // the code runs past the data
     buf_ <<= len;
@@ -451,6 +454,8 @@ class DcDecoder {
           diff = r < (1 << (cat - 1)) ? r - (1 << cat) + 1 : r;
         }
         int& p = pred[static_cast<std::size_t>(k)];
+        // libjpeg-turbo refuses a DC that leaves the int range (JERR_BAD_DCT_COEF).
+        if ((p >= 0 && diff > INT_MAX - p) || (p < 0 && diff < INT_MIN - p)) give_up();
         p += diff;
         // libjpeg keeps the coefficient in a 16-bit JCOEF, shifted by Al.
         coef = static_cast<std::int16_t>(static_cast<std::uint32_t>(p) << al);
