@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "imaging/avif_decode.hpp"
 #include "imaging/colour_transform.hpp"
 #include "imaging/container_check.hpp"
 #include "imaging/exif_fields.hpp"
@@ -447,6 +448,20 @@ Result<Image8> make_pixels(std::string_view bytes, const ImageInfo& info, const 
       PngPixels& png = **decoded;
       if (auto icc = transform_for(png.icc_profile, png.image.bands, false))
         return finish_pixels(std::move(png.image), png.src_width, png.src_height, *icc, info, plan);
+    }
+  }
+  // AVIF to a format without alpha: libavif with dav1d on this thread (avif_decode.hpp; libheif
+  // through libvips started dav1d's threads for every image); sequences, transformed images and
+  // renditions that keep alpha go through libvips.
+  if (info.format == SourceFormat::avif && !supports_alpha(spec.format)) {
+    auto decoded = decode_avif(bytes, spec.background);
+    if (!decoded) return decoded.error();
+    if (decoded->has_value()) {
+      AvifPixels& avif = **decoded;
+      if (auto icc = transform_for(avif.icc_profile, avif.image.bands, false)) {
+        const double w = avif.image.width, h = avif.image.height;
+        return finish_pixels(std::move(avif.image), w, h, *icc, info, plan);
+      }
     }
   }
   // WebP to a format without alpha: libwebp scales while decoding and flattens (webp_decode.hpp);
