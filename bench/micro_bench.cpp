@@ -1,5 +1,5 @@
 // Micro benchmarks of the imaging core's steps, for before/after comparisons of one change:
-// a header probe, a whole render of a thumbnail-sized JPEG (the fixed cost), of one small and
+// a header probe, a whole render of a thumbnail-sized image of each format (the fixed cost), of one small and
 // one medium corpus JPEG and a small PNG, the PNG fast path's decode and shrink, and the pixel
 // arithmetic (BlurHash, dominant colour) over a thumbnail-sized buffer.
 #include <benchmark/benchmark.h>
@@ -9,6 +9,8 @@
 #include <iterator>
 #include <string>
 #include <vector>
+
+#include <vips/vips.h>
 
 #include "core/rendition.hpp"
 #include "imaging/extras.hpp"
@@ -70,6 +72,38 @@ void bm_render_fixed_cost(benchmark::State& state) {
   }
 }
 
+// The fixed cost per source format: the same thumbnail-sized image (the 85x128 JPEG above,
+// decoded) saved by libvips as PNG, WebP, GIF, TIFF or AVIF, then rendered. The suffix is
+// libvips' save format (".png", ".avif[compression=av1]", ...).
+std::string thumbnail_sized(const char* suffix) {
+  const std::string jpeg = thumbnail_sized_jpeg();
+  if (jpeg.empty()) return {};
+  VipsImage* in = vips_image_new_from_buffer(jpeg.data(), jpeg.size(), "", nullptr);
+  if (in == nullptr) return {};
+  void* buf = nullptr;
+  std::size_t len = 0;
+  const int rc = vips_image_write_to_buffer(in, suffix, &buf, &len, nullptr);
+  g_object_unref(in);
+  if (rc != 0) {
+    vips_error_clear();
+    return {};
+  }
+  std::string out(static_cast<const char*>(buf), len);
+  g_free(buf);
+  return out;
+}
+
+void bm_render_fixed_cost_of(benchmark::State& state, const char* suffix) {
+  const std::string bytes = thumbnail_sized(suffix);
+  if (bytes.empty()) return state.SkipWithError("could not make the thumbnail-sized image");
+  const thumbflow::RenditionSpec spec{};
+  for (auto _ : state) {
+    auto r = thumbflow::imaging::render(bytes, spec);
+    if (!r) return state.SkipWithError(r.error().describe().c_str());
+    benchmark::DoNotOptimize(r->renditions.front().bytes.data());
+  }
+}
+
 // The PNG fast path's pixel work for a default (128x128) thumbnail: libspng's row decode with
 // the box shrink while decoding, then the Lanczos3 finish; no libvips. Counters: the box factors.
 void bm_png_decode_shrunk(benchmark::State& state, const char* name) {
@@ -123,6 +157,11 @@ void bm_dominant_colour(benchmark::State& state) {
 BENCHMARK_CAPTURE(bm_probe, small_jpeg, kSmall)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(bm_probe, medium_jpeg, kMedium)->Unit(benchmark::kMicrosecond);
 BENCHMARK(bm_render_fixed_cost)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(bm_render_fixed_cost_of, png, ".png")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(bm_render_fixed_cost_of, webp, ".webp")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(bm_render_fixed_cost_of, gif, ".gif")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(bm_render_fixed_cost_of, tiff, ".tif")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(bm_render_fixed_cost_of, avif, ".avif[compression=av1]")->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(bm_render, small_jpeg, kSmall)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(bm_render, small_png, "skimage_chelsea.png")->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(bm_render, medium_jpeg, kMedium)->Unit(benchmark::kMillisecond);
