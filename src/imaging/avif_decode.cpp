@@ -1,6 +1,7 @@
 #include "imaging/avif_decode.hpp"
 
 #include <avif/avif.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cstring>
@@ -12,6 +13,44 @@
 
 namespace thumbflow::imaging {
 namespace {
+
+// libavif is opened at run time, not linked. Debian's libavif.so.15 names the AV1 encoders
+// (rav1e, SVT-AV1, libgav1, libyuv: 11 MB) as load-time dependencies, which pushed the Lambda
+// package past its 50 MB direct-upload limit for a decoder it can do without: where libavif is
+// missing (the Lambda package does not bundle it), decode_avif answers "not this path" and
+// libvips (libheif) decodes, as before.
+struct AvifApi {
+  decltype(&::avifDecoderCreate) decoder_create = nullptr;
+  decltype(&::avifDecoderDestroy) decoder_destroy = nullptr;
+  decltype(&::avifDecoderSetIOMemory) set_io_memory = nullptr;
+  decltype(&::avifDecoderParse) parse = nullptr;
+  decltype(&::avifDecoderNextImage) next_image = nullptr;
+  decltype(&::avifImageYUVToRGB) yuv_to_rgb = nullptr;
+  decltype(&::avifRGBImageSetDefaults) rgb_defaults = nullptr;
+  decltype(&::avifResultToString) result_to_string = nullptr;
+};
+
+template <typename F>
+bool resolve(void* lib, const char* name, F& out) {
+  out = reinterpret_cast<F>(dlsym(lib, name));
+  return out != nullptr;
+}
+
+const AvifApi* avif_api() {
+  static const AvifApi* api = []() -> const AvifApi* {
+    void* lib = dlopen("libavif.so.15", RTLD_NOW | RTLD_LOCAL);  // the ABI of the headers built against
+    if (lib == nullptr) return nullptr;
+    static AvifApi a;
+    if (resolve(lib, "avifDecoderCreate", a.decoder_create) && resolve(lib, "avifDecoderDestroy", a.decoder_destroy) &&
+        resolve(lib, "avifDecoderSetIOMemory", a.set_io_memory) && resolve(lib, "avifDecoderParse", a.parse) &&
+        resolve(lib, "avifDecoderNextImage", a.next_image) && resolve(lib, "avifImageYUVToRGB", a.yuv_to_rgb) &&
+        resolve(lib, "avifRGBImageSetDefaults", a.rgb_defaults) &&
+        resolve(lib, "avifResultToString", a.result_to_string))
+      return &a;
+    return nullptr;  // never closed: a half-resolved library is simply not used
+  }();
+  return api;
+}
 
 Error rejected(const std::string& why) {
   return make_error(ErrorKind::corrupt, "corrupt avif data: the decoder rejected it (" + why + ")");
@@ -66,7 +105,7 @@ bool boxes_run_past_end(std::string_view b) {
 }
 
 std::string describe(avifResult result, const avifDecoder& decoder) {
-  std::string why = avifResultToString(result);
+  std::string why = avif_api()->result_to_string(result);
   const std::size_t n = strnlen(decoder.diag.error, sizeof decoder.diag.error);
   if (n > 0) why += ": " + std::string(decoder.diag.error, n);
   return why;
@@ -88,7 +127,7 @@ std::optional<Error> from_result(avifResult result, const avifDecoder& decoder, 
 }
 
 struct DecoderDeleter {
-  void operator()(avifDecoder* d) const { avifDecoderDestroy(d); }
+  void operator()(avifDecoder* d) const { avif_api()->decoder_destroy(d); }
 };
 using DecoderPtr = std::unique_ptr<avifDecoder, DecoderDeleter>;
 
@@ -135,7 +174,9 @@ Result<std::optional<AvifPixels>> decode_avif(std::string_view bytes, Rgb backgr
   if (bytes.size() < 16) return truncated(std::to_string(bytes.size()) + " bytes, less than an ftyp box");
   if (has_avis_brand(bytes)) return std::optional<AvifPixels>{};
 
-  DecoderPtr decoder(avifDecoderCreate());
+  const AvifApi* api = avif_api();
+  if (api == nullptr) return std::optional<AvifPixels>{};
+  DecoderPtr decoder(api->decoder_create());
   if (!decoder) return out_of_memory("avifDecoderCreate");
   avifDecoder& d = *decoder;
   // One image per core is the project's policy: dav1d runs on the calling thread.
@@ -151,18 +192,18 @@ Result<std::optional<AvifPixels>> decode_avif(std::string_view bytes, Rgb backgr
   // up as progressiveState AVAILABLE and is left to libvips.
 
   // The data is not copied: `bytes` outlives the decoder.
-  if (avifResult r = avifDecoderSetIOMemory(&d, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  if (avifResult r = api->set_io_memory(&d, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
       r != AVIF_RESULT_OK) {
     if (auto e = from_result(r, d, bytes)) return *e;
     return std::optional<AvifPixels>{};
   }
-  if (avifResult r = avifDecoderParse(&d); r != AVIF_RESULT_OK) {
+  if (avifResult r = api->parse(&d); r != AVIF_RESULT_OK) {
     if (auto e = from_result(r, d, bytes)) return *e;
     return std::optional<AvifPixels>{};
   }
   if (d.image == nullptr) return make_error(ErrorKind::internal, "libavif parsed no image");
   if (unusual(d)) return std::optional<AvifPixels>{};
-  if (avifResult r = avifDecoderNextImage(&d); r != AVIF_RESULT_OK) {
+  if (avifResult r = api->next_image(&d); r != AVIF_RESULT_OK) {
     if (auto e = from_result(r, d, bytes)) return *e;
     return std::optional<AvifPixels>{};
   }
@@ -180,7 +221,7 @@ Result<std::optional<AvifPixels>> decode_avif(std::string_view bytes, Rgb backgr
   // BILINEAR/AUTOMATIC/BEST_QUALITY up to 22 levels off at colour edges.
   const bool alpha = img.alphaPlane != nullptr;
   avifRGBImage rgb;
-  avifRGBImageSetDefaults(&rgb, &img);
+  api->rgb_defaults(&rgb, &img);
   rgb.depth = img.depth;
   rgb.format = alpha ? AVIF_RGB_FORMAT_RGBA : AVIF_RGB_FORMAT_RGB;
   rgb.chromaUpsampling = AVIF_CHROMA_UPSAMPLING_NEAREST;
@@ -203,14 +244,14 @@ Result<std::optional<AvifPixels>> decode_avif(std::string_view bytes, Rgb backgr
     if (!alpha && bytes_per_sample == 1) {
       // Straight into the output: nothing to flatten or reduce.
       rgb.pixels = out.image.data.data();
-      converted = avifImageYUVToRGB(&img, &rgb);
+      converted = api->yuv_to_rgb(&img, &rgb);
     } else {
       // The RGB(A) buffer is ours (libavif's avifRGBImageAllocatePixels aborts when memory runs
       // out), freed on every path by its vector; then flattened and reduced into the output.
       auto convert = [&](auto& buffer, std::uint32_t shift) {
         buffer.resize(pixels * channels);
         rgb.pixels = reinterpret_cast<std::uint8_t*>(buffer.data());
-        const avifResult r = avifImageYUVToRGB(&img, &rgb);
+        const avifResult r = api->yuv_to_rgb(&img, &rgb);
         if (r == AVIF_RESULT_OK) to_rgb8(buffer.data(), pixels, alpha, shift, background, out.image.data.data());
         return r;
       };
