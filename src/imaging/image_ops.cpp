@@ -338,6 +338,15 @@ Image8 finish_pixels(Image8 img, double src_w, double src_h, const Transform& ic
   return orient_upright(std::move(img), info.orientation);
 }
 
+// A format path's decoded pixels (grey or RGB, alpha already flattened) finished: an empty
+// optional, with the pixels left untouched, when lcms refuses their profile (libvips then).
+std::optional<Image8> finish_decoded(Image8& img, std::string_view icc_profile, double src_w, double src_h,
+                                     const ImageInfo& info, const ShrinkPlan& plan) {
+  auto icc = transform_for(icc_profile, img.bands, false);
+  if (!icc) return std::nullopt;
+  return finish_pixels(std::move(img), src_w, src_h, *icc, info, plan);
+}
+
 std::optional<Image8> fast_jpeg_pixels(JpegPixels& jpeg, const ImageInfo& info, const ShrinkPlan& plan) {
   auto icc = transform_for(jpeg.icc_profile, jpeg.bands, jpeg.colour == JpegColour::cmyk);
   if (!icc) return std::nullopt;
@@ -475,8 +484,8 @@ Result<Image8> make_pixels(std::string_view bytes, const ImageInfo& info, const 
     if (!decoded) return decoded.error();
     if (decoded->has_value()) {
       PngPixels& png = **decoded;
-      if (auto icc = transform_for(png.icc_profile, png.image.bands, false))
-        return finish_pixels(std::move(png.image), png.src_width, png.src_height, *icc, info, plan);
+      if (auto px = finish_decoded(png.image, png.icc_profile, png.src_width, png.src_height, info, plan))
+        return std::move(*px);
     }
   }
   // AVIF to a format without alpha: libavif with dav1d on this thread (avif_decode.hpp; libheif
@@ -487,10 +496,8 @@ Result<Image8> make_pixels(std::string_view bytes, const ImageInfo& info, const 
     if (!decoded) return decoded.error();
     if (decoded->has_value()) {
       AvifPixels& avif = **decoded;
-      if (auto icc = transform_for(avif.icc_profile, avif.image.bands, false)) {
-        const double w = avif.image.width, h = avif.image.height;
-        return finish_pixels(std::move(avif.image), w, h, *icc, info, plan);
-      }
+      if (auto px = finish_decoded(avif.image, avif.icc_profile, avif.image.width, avif.image.height, info, plan))
+        return std::move(*px);
     }
   }
   // WebP to a format without alpha: libwebp scales while decoding and flattens (webp_decode.hpp);
@@ -504,10 +511,8 @@ Result<Image8> make_pixels(std::string_view bytes, const ImageInfo& info, const 
     if (!decoded) return decoded.error();
     if (decoded->has_value()) {
       WebpPixels& webp = **decoded;
-      if (auto icc = transform_for(webp.icc_profile, webp.image.bands, false)) {
-        const double w = webp.image.width, h = webp.image.height;
-        return finish_pixels(std::move(webp.image), w, h, *icc, info, plan);
-      }
+      if (auto px = finish_decoded(webp.image, webp.icc_profile, webp.image.width, webp.image.height, info, plan))
+        return std::move(*px);
     }
   }
   if (!fast_jpeg) {

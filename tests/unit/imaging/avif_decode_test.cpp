@@ -16,6 +16,7 @@
 
 #include "imaging/avif_decode.hpp"
 #include "imaging/image_ops.hpp"
+#include "test_cards.hpp"
 #include "test_support.hpp"
 
 namespace thumbflow::imaging {
@@ -60,28 +61,7 @@ VImage heifload(const std::string& bytes) {
   return img;
 }
 
-// A w x h RGBA test card: patches of varying alpha, an opaque disc, and pure red under the
-// fully transparent pixels.
-VImage rgba_card(int w, int h) {
-  std::vector<std::uint8_t> px(static_cast<std::size_t>(w * h * 4));
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      std::uint8_t* p = &px[static_cast<std::size_t>((y * w + x) * 4)];
-      const bool patch = ((x / 11) + (y / 13)) % 2 == 0;
-      const bool disc = std::hypot(x - w / 2.0, y - h / 2.0) < w / 4.0;
-      if (patch || disc) {
-        p[0] = 20;
-        p[1] = static_cast<std::uint8_t>(x * 255 / w);
-        p[2] = 200;
-        p[3] = static_cast<std::uint8_t>(disc ? 255 : 128 + y * 127 / h);
-      } else {
-        p[0] = 255, p[1] = 0, p[2] = 0, p[3] = 0;
-      }
-    }
-  return VImage::new_from_memory(px.data(), px.size(), w, h, 4, VIPS_FORMAT_UCHAR)
-      .copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB))
-      .copy_memory();
-}
+using test_cards::rgba_card;
 
 std::string heifsave_av1(const VImage& img) {
   VipsBlob* blob = img.heifsave_buffer(
