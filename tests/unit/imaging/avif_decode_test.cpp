@@ -33,11 +33,7 @@ AvifPixels decode_ok(const std::string& bytes, Rgb bg = {}) {
   return std::move(**r);
 }
 
-VImage as_vips(const Image8& img) {
-  return VImage::new_from_memory(const_cast<std::uint8_t*>(img.data.data()), img.data.size(), static_cast<int>(img.width),
-                                 static_cast<int>(img.height), static_cast<int>(img.bands), VIPS_FORMAT_UCHAR)
-      .copy_memory();
-}
+using test_cards::as_vips;
 
 struct Diff {
   double max = 1e9, mean = 1e9;

@@ -1,4 +1,4 @@
-// Synthetic images shared by the imaging tests.
+// Synthetic images and conversions shared by the imaging tests.
 #pragma once
 
 #include <vips/vips8>
@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdint>
 #include <vector>
+
+#include "imaging/resample.hpp"
 
 namespace thumbflow::imaging::test_cards {
 
@@ -29,6 +31,14 @@ inline vips::VImage rgba_card(int w, int h) {
     }
   return vips::VImage::new_from_memory(px.data(), px.size(), w, h, 4, VIPS_FORMAT_UCHAR)
       .copy(vips::VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB))
+      .copy_memory();
+}
+
+// An Image8 as a libvips image (its own copy of the pixels), for comparisons with libvips.
+inline vips::VImage as_vips(const Image8& img) {
+  return vips::VImage::new_from_memory(const_cast<std::uint8_t*>(img.data.data()), img.data.size(),
+                                       static_cast<int>(img.width), static_cast<int>(img.height),
+                                       static_cast<int>(img.bands), VIPS_FORMAT_UCHAR)
       .copy_memory();
 }
 

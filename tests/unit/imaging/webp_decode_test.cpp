@@ -37,11 +37,7 @@ WebpPixels decode_ok(const std::string& bytes, std::uint32_t w, std::uint32_t h,
   return std::move(**r);
 }
 
-VImage as_vips(const Image8& img) {
-  return VImage::new_from_memory(const_cast<std::uint8_t*>(img.data.data()), img.data.size(), static_cast<int>(img.width),
-                                 static_cast<int>(img.height), static_cast<int>(img.bands), VIPS_FORMAT_UCHAR)
-      .copy_memory();
-}
+using test_cards::as_vips;
 
 // The largest per-sample difference; sizes and bands must match.
 double max_diff(const Image8& mine, const VImage& ref) {
